@@ -1,0 +1,365 @@
+// core::Connection: one QUIC connection (ngtcp2_conn + GnuTLS session), sans-IO.
+//
+// The endpoint feeds it packets (receive) and timer expiries (handle_expiry) and pulls packets out
+// (write). The application side (streams, datagrams, close) is a set of non-blocking calls; what
+// changed is reported as ConnectionEvents that the driver turns into completions. Time is always
+// passed in. The connection never calls back into ngtcp2 from inside an ngtcp2 callback: callbacks
+// only record state, and work that needs the write APIs happens in write().
+#pragma once
+
+#include <quicreuse/error.hpp>
+#include <quicreuse/tls.hpp>
+#include <quicreuse/transport_config.hpp>
+
+#include "core/chunked_buffer.hpp"
+#include "core/cid_index.hpp"
+#include "core/connection_id.hpp"
+#include "core/rng.hpp"
+#include "core/socket_address.hpp"
+#include "core/time.hpp"
+#include "core/tls_session.hpp"
+#include "core/tokens.hpp"
+
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <any>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace quicreuse::core {
+
+enum class Role { client, server };
+
+// QlogWriter receives one connection's qlog (JSON-SEQ) as ngtcp2 produces it.
+class QlogWriter {
+ public:
+  QlogWriter() = default;
+  QlogWriter(const QlogWriter&) = delete;
+  QlogWriter& operator=(const QlogWriter&) = delete;
+  QlogWriter(QlogWriter&&) = delete;
+  QlogWriter& operator=(QlogWriter&&) = delete;
+  virtual ~QlogWriter() = default;
+  // Appends data; fin is true for the last call of the connection.
+  virtual void write(std::span<const std::uint8_t> data, bool fin) = 0;
+};
+
+// QlogFactory makes the writer of a connection, named by its original DCID and role; nullptr
+// disables qlog for that connection.
+using QlogFactory = std::function<std::unique_ptr<QlogWriter>(const ConnectionId& odcid, Role)>;
+
+// PacketSink receives packets to send. data holds one or more packets of segment_size bytes each
+// (the last may be shorter), all for remote: a driver may send them with one GSO call.
+class PacketSink {
+ public:
+  PacketSink() = default;
+  PacketSink(const PacketSink&) = delete;
+  PacketSink& operator=(const PacketSink&) = delete;
+  PacketSink(PacketSink&&) = delete;
+  PacketSink& operator=(PacketSink&&) = delete;
+  virtual ~PacketSink() = default;
+  virtual void send(const SocketAddress& remote, std::span<const std::uint8_t> data,
+                    std::size_t segment_size) = 0;
+};
+
+// ConnectionHost is what a connection needs from its endpoint. Implemented by core::Endpoint.
+class ConnectionHost {
+ public:
+  ConnectionHost() = default;
+  ConnectionHost(const ConnectionHost&) = delete;
+  ConnectionHost& operator=(const ConnectionHost&) = delete;
+  ConnectionHost(ConnectionHost&&) = delete;
+  ConnectionHost& operator=(ConnectionHost&&) = delete;
+  virtual ~ConnectionHost() = default;
+
+  // Routes packets for cid to handle; false when the cid is taken.
+  virtual bool register_cid(ConnectionHandle handle, const ConnectionId& cid) = 0;
+  virtual void unregister_cid(ConnectionHandle handle, const ConnectionId& cid) = 0;
+  // Remembers a stateless-reset token the peer issued, to recognise its resets.
+  virtual void register_reset_token(ConnectionHandle handle, const ResetToken& token) = 0;
+  virtual void unregister_reset_token(ConnectionHandle handle, const ResetToken& token) = 0;
+  // Says that the connection has something to write or new events.
+  virtual void mark_dirty(ConnectionHandle handle) = 0;
+  // Stores a NEW_TOKEN token received from the server at remote (client side).
+  virtual void store_token(const SocketAddress& remote, std::vector<std::uint8_t> token) = 0;
+  virtual Rng& rng() = 0;
+  virtual const StaticKey& reset_key() const = 0;
+  virtual const StaticKey& token_key() const = 0;
+  virtual std::size_t cid_length() const = 0;
+};
+
+// ConnectionEvent is a change the application may be waiting for.
+struct ConnectionEvent {
+  enum class Type {
+    handshake_completed,
+    stream_opened,      // the peer opened stream_id (bidi says which kind)
+    stream_readable,    // data, FIN or a reset arrived on stream_id
+    stream_writable,    // send buffer space, STOP_SENDING or stream end on stream_id
+    streams_available,  // the peer raised our stream limit (bidi says which kind)
+    datagram_received,
+    closed,  // the connection is closed or closing; close_info() says why
+  };
+  Type type;
+  std::int64_t stream_id = -1;
+  bool bidi = true;
+};
+
+// StreamState is the library-side state of one stream.
+struct StreamState {
+  std::int64_t id = 0;
+  // Send side.
+  ChunkedBuffer send;        // unacknowledged bytes, from the acked offset to the written end
+  std::uint64_t sent = 0;    // offset up to which bytes were handed to ngtcp2
+  bool fin_requested = false;
+  bool fin_sent = false;
+  bool send_closed = false;  // reset locally, STOP_SENDING received, or no send side
+  bool reset_locally = false;
+  // The peer sent STOP_SENDING (ngtcp2 0.12 reports it only when a write is attempted; its code
+  // becomes known when the stream closes).
+  bool stopped_by_peer = false;
+  std::optional<std::uint64_t> stop_sending_code;
+  bool queued = false;       // in the send queue
+  bool blocked = false;      // stream-level flow control blocked
+  // Receive side.
+  ChunkedBuffer recv;        // received, not yet read by the application
+  bool fin_received = false;
+  std::optional<std::uint64_t> reset_code;  // peer's RESET_STREAM code
+  bool read_stopped = false;  // STOP_SENDING sent or no receive side
+  // Lifetime.
+  bool closed_by_transport = false;  // ngtcp2 freed the stream
+  bool released = false;             // the application dropped its handle
+  bool locally_opened = false;
+};
+
+// ConnectionStats is a snapshot of a connection's counters and estimates.
+struct ConnectionStats {
+  Duration smoothed_rtt{};
+  Duration min_rtt{};
+  Duration latest_rtt{};
+  std::uint64_t congestion_window = 0;
+  std::uint64_t bytes_in_flight = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t packets_sent = 0;
+  std::uint64_t packets_received = 0;
+  std::uint64_t datagrams_dropped = 0;  // received datagrams dropped for a full queue
+};
+
+// ConnectionParams are the inputs of a new connection, filled by the endpoint.
+struct ConnectionParams {
+  Role role = Role::client;
+  ConnectionHandle handle = 0;
+  TransportConfig transport;
+  SocketAddress local;
+  SocketAddress remote;
+  ConnectionId dcid;           // client: random initial DCID; server: client's SCID
+  ConnectionId scid;           // our first source connection ID
+  ConnectionId original_dcid;  // server: the DCID of the client's first Initial
+  ConnectionId client_initial_dcid;  // server: DCID of the Initial that created us (ODCID, or our
+                                     // Retry SCID after a Retry); routed to us until handshake done
+  std::optional<ConnectionId> retry_scid;  // server: our Retry SCID when the client was retried
+  std::vector<std::uint8_t> token;         // client: token to send; server: token received
+  std::uint32_t version = NGTCP2_PROTO_VER_V1;
+  Timestamp now{};
+  QlogFactory qlog;
+  std::shared_ptr<const ClientTlsContext> client_tls;
+  std::shared_ptr<const TlsServerConfig> server_tls;
+  std::any user_value;  // attached by the endpoint's connection-context hook
+};
+
+class Connection {
+ public:
+  enum class State { handshaking, established, closing, draining, closed };
+
+  // Creates a connection; init() must succeed before use.
+  Connection(ConnectionHost& host, ConnectionParams params);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  Connection(Connection&&) = delete;
+  Connection& operator=(Connection&&) = delete;
+  ~Connection();
+
+  // Creates the ngtcp2 connection and the TLS session. Errors: ngtcp2/gnutls codes,
+  // errc::tls_configuration.
+  [[nodiscard]] Result<void> init();
+
+  // ---- Packet path (called by the endpoint) ----
+  // Processes one datagram received from remote.
+  void receive(Timestamp now, const SocketAddress& remote, std::span<const std::uint8_t> datagram);
+  // Writes every packet that may be sent now to sink.
+  void write(Timestamp now, PacketSink& sink);
+  // Returns when handle_expiry must be called next (Timestamp::max() when never).
+  [[nodiscard]] Timestamp expiry() const;
+  // Runs timers that are due at now.
+  void handle_expiry(Timestamp now);
+  // Ends the connection at once because its endpoint is going away: writes a CONNECTION_CLOSE
+  // (application code 0) to sink if the handshake has progressed, then moves to closed.
+  void abandon(Timestamp now, PacketSink& sink);
+
+  // ---- Application side ----
+  // Opens a stream. Errors: errc::stream_limit_reached (wait for streams_available),
+  // errc::connection_closed or the close error.
+  [[nodiscard]] Result<std::int64_t> open_stream(bool bidi);
+  // Returns the next stream the peer opened, if any.
+  std::optional<std::int64_t> accept_stream(bool bidi);
+  // Queues data (and FIN when fin) on a stream; returns how many bytes were taken (0 when the
+  // send buffer is full: wait for stream_writable). Errors: errc::stream_stopped,
+  // errc::stream_closed, errc::wrong_stream_direction, connection errors.
+  [[nodiscard]] Result<std::size_t> write_stream(std::int64_t id, std::span<const std::uint8_t> data,
+                                                 bool fin);
+  struct ReadResult {
+    std::size_t bytes = 0;
+    bool fin = false;  // the stream's data ended (after these bytes)
+  };
+  // Copies received data; {0, false} means nothing yet. Errors: errc::stream_reset,
+  // errc::wrong_stream_direction, connection errors.
+  // now drives flow-control auto-tuning.
+  [[nodiscard]] Result<ReadResult> read_stream(std::int64_t id, std::span<std::uint8_t> out,
+                                               Timestamp now);
+  // Resets the send side with an application code (RESET_STREAM).
+  [[nodiscard]] Result<void> reset_stream(std::int64_t id, std::uint64_t code);
+  // Asks the peer to stop sending (STOP_SENDING) and discards unread data.
+  [[nodiscard]] Result<void> stop_sending(std::int64_t id, std::uint64_t code);
+  // Says the application dropped its handle: unread data is discarded (STOP_SENDING 0 if the
+  // peer is still sending), and the state is freed once the transport is done with the stream.
+  void release_stream(std::int64_t id);
+  // Returns the stream's state, or nullptr if unknown.
+  [[nodiscard]] const StreamState* stream(std::int64_t id) const;
+  // Returns the free space of a stream's send buffer.
+  [[nodiscard]] std::size_t send_space(const StreamState& s) const;
+
+  // Queues an unreliable datagram. Errors: errc::datagrams_disabled, errc::datagram_too_large,
+  // errc::queue_full, connection errors.
+  [[nodiscard]] Result<void> send_datagram(std::span<const std::uint8_t> data);
+  // Returns the oldest received datagram, if any.
+  std::optional<std::vector<std::uint8_t>> receive_datagram();
+
+  // Closes with an application error code and reason; CONNECTION_CLOSE goes out on the next
+  // write(), after data already queued. Idempotent.
+  void close(std::uint64_t app_code, std::string_view reason);
+  // Closes with a transport error code (e.g. CONNECTION_REFUSED). Idempotent.
+  void close_transport(std::uint64_t code, std::string_view reason);
+
+  // Moves out the events recorded since the last call.
+  std::vector<ConnectionEvent> take_events();
+  void set_window_increase_policy(std::function<bool(std::uint64_t delta)> allow) {
+    allow_window_increase_ = std::move(allow);
+  }
+
+  // ---- Information ----
+  [[nodiscard]] Role role() const noexcept { return params_.role; }
+  [[nodiscard]] ConnectionHandle handle() const noexcept { return params_.handle; }
+  [[nodiscard]] State state() const noexcept { return state_; }
+  // True once closing, draining or closed: no application operation can succeed.
+  [[nodiscard]] bool is_closed() const noexcept { return state_ >= State::closing || close_pending_; }
+  // True when the endpoint may forget the connection.
+  [[nodiscard]] bool terminated() const noexcept { return state_ == State::closed; }
+  [[nodiscard]] bool handshake_completed() const noexcept { return handshake_completed_; }
+  [[nodiscard]] const std::string& alpn() const noexcept { return alpn_; }
+  [[nodiscard]] const CertificateChain& peer_certificates() const noexcept { return peer_chain_; }
+  [[nodiscard]] const CloseInfo& close_info() const noexcept { return close_info_; }
+  // Returns the error an application operation gets on a closed connection.
+  [[nodiscard]] std::error_code close_error() const;
+  [[nodiscard]] const SocketAddress& remote() const noexcept { return remote_; }
+  [[nodiscard]] const SocketAddress& local() const noexcept { return params_.local; }
+  [[nodiscard]] const ConnectionId& original_dcid() const noexcept { return params_.original_dcid; }
+  [[nodiscard]] ConnectionStats stats() const;
+  [[nodiscard]] std::any& user_value() noexcept { return params_.user_value; }
+  [[nodiscard]] bool datagrams_negotiated() const;
+  // Connection IDs we registered (for the endpoint's cleanup).
+  [[nodiscard]] const std::vector<ConnectionId>& registered_cids() const noexcept { return cids_; }
+
+  // ---- Callbacks from ngtcp2 and GnuTLS (internal) ----
+  struct Callbacks;
+  friend struct Callbacks;
+  ngtcp2_conn* native() const noexcept { return conn_; }
+  // Called by the TLS layer with a ClientHello (server side); returns 0 or a GnuTLS error.
+  int on_client_hello(std::span<const std::uint8_t> client_hello);
+  // Called by the TLS layer to verify the peer chain; returns 0 to accept.
+  int on_verify_peer();
+
+ private:
+  void emit(ConnectionEvent::Type type, std::int64_t id = -1, bool bidi = true);
+  StreamState* find_stream(std::int64_t id);
+  StreamState& create_stream(std::int64_t id, bool local);
+  void schedule_send(StreamState& s);
+  void maybe_erase_stream(std::int64_t id);
+  void credit_connection(std::uint64_t bytes, Timestamp now);
+  void discard_received(StreamState& s);
+  void write_packets(Timestamp now, PacketSink& sink);
+  [[nodiscard]] bool has_pending_send(const StreamState& s) const noexcept;
+  void advance_stream(StreamState& s, std::size_t written, bool with_fin);
+  void set_close_info(CloseInfo info);
+  void enter_closed(CloseInfo info);
+  void fail_with_liberr(int liberr);
+  void handle_read_error(int rv, Timestamp now);
+  void write_close(Timestamp now, PacketSink& sink);
+  Result<void> check_open() const;
+  bool is_local_stream(std::int64_t id) const noexcept;
+
+  ConnectionHost& host_;
+  ConnectionParams params_;
+  SocketAddress remote_;
+  State state_ = State::handshaking;
+  bool handshake_completed_ = false;
+  std::string alpn_;
+  CertificateChain peer_chain_;
+  CloseInfo close_info_;
+  std::vector<ConnectionEvent> events_;
+  std::vector<ConnectionId> cids_;  // our SCIDs registered with the host
+  std::vector<ResetToken> peer_tokens_;
+
+  std::unordered_map<std::int64_t, StreamState> streams_;
+  std::deque<std::int64_t> send_queue_;
+  std::deque<std::int64_t> incoming_bidi_;
+  std::deque<std::int64_t> incoming_uni_;
+
+  std::deque<std::vector<std::uint8_t>> datagrams_out_;
+  std::deque<std::vector<std::uint8_t>> datagrams_in_;
+  std::uint64_t next_datagram_id_ = 0;
+  std::uint32_t datagram_attempts_ = 0;
+  TlsServerChoice server_choice_;  // keeps the chosen identity alive for the session
+
+  // Closing.
+  bool close_pending_ = false;
+  bool close_is_error_ = false;  // a local error: do not write anything but the close
+  bool closed_emitted_ = false;
+  bool resend_close_due_ = false;
+  bool new_token_due_ = false;
+  std::string close_reason_;
+  ngtcp2_connection_close_error pending_close_{};
+  Timestamp close_linger_deadline_ = Timestamp::max();
+  std::vector<std::uint8_t> close_packet_;
+  std::uint32_t close_resends_ = 0;
+  std::uint32_t packets_since_resend_ = 0;
+  Timestamp drain_deadline_ = Timestamp::max();
+  bool stateless_reset_received_ = false;
+
+  // Connection-level flow-control auto-tuning, gated by allow_window_increase_.
+  std::function<bool(std::uint64_t)> allow_window_increase_;
+  std::uint64_t connection_window_ = 0;
+  std::uint64_t consumed_since_update_ = 0;
+  Timestamp last_window_update_ = Timestamp::min();
+
+  Timestamp last_receive_{};
+  std::uint64_t bytes_sent_ = 0;
+  std::uint64_t bytes_received_ = 0;
+  std::uint64_t packets_sent_ = 0;
+  std::uint64_t packets_received_ = 0;
+  std::uint64_t datagrams_dropped_ = 0;
+
+  std::vector<std::uint8_t> tx_buffer_;
+  std::unique_ptr<QlogWriter> qlog_;
+  ngtcp2_crypto_conn_ref conn_ref_{};
+  TlsSessionPtr tls_;       // destroyed after conn_ (declared before it)
+  ngtcp2_conn* conn_ = nullptr;  // owned; freed in the destructor before tls_
+};
+
+}  // namespace quicreuse::core

@@ -1,0 +1,228 @@
+// core::Endpoint: the sans-IO QUIC endpoint of one UDP socket (the counterpart of quic-go's
+// Transport): one connection-ID table for accepted and dialed connections alike, new-connection
+// handling (Retry, Version Negotiation, refusal), stateless resets, and the non-QUIC decision.
+//
+// The driver (io::Endpoint in production, the simulator in tests) feeds it datagrams and timer
+// expiries with explicit timestamps and gives it a PacketSink for output. Nothing here reads a
+// clock, touches a socket or includes Asio.
+#pragma once
+
+#include <quicreuse/error.hpp>
+#include <quicreuse/tls.hpp>
+#include <quicreuse/transport_config.hpp>
+
+#include "core/cid_index.hpp"
+#include "core/connection.hpp"
+#include "core/datagram_classifier.hpp"
+#include "core/rng.hpp"
+#include "core/socket_address.hpp"
+#include "core/time.hpp"
+#include "core/token_bucket.hpp"
+#include "core/tokens.hpp"
+
+#include <any>
+#include <array>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace quicreuse::core {
+
+// DropReason says why a received datagram was discarded.
+enum class DropReason {
+  empty,
+  malformed_long_header,
+  unknown_connection,      // long header for no connection, not a new-connection Initial
+  not_listening,           // an Initial while not listening
+  unsupported_version,     // too small to deserve a Version Negotiation packet
+  invalid_initial,         // ngtcp2_accept refused it (too short, bad header)
+  too_many_connections,
+  invalid_token,           // a Retry token we cannot verify (answered with INVALID_TOKEN)
+  reset_rate_limited,      // stateless reset not sent: rate limit
+  reset_too_small,         // stateless reset not sent: the packet was too small
+  connection_init_failed,
+  count_,                  // number of reasons
+};
+std::string_view to_string(DropReason reason) noexcept;
+
+// DatagramOutcome says what handle_datagram did with a datagram.
+enum class DatagramOutcome {
+  routed,                    // given to an existing connection
+  accepted,                  // created a new server connection
+  non_quic,                  // not QUIC: the driver hands it to the non-QUIC reader
+  version_negotiation_sent,
+  retry_sent,
+  stateless_reset_sent,
+  refused,                   // CONNECTION_CLOSE sent without creating a connection
+  dropped,                   // see the drop counters
+};
+
+// EndpointStats are the endpoint's counters (monotonic).
+struct EndpointStats {
+  std::uint64_t datagrams_received = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t datagrams_sent = 0;  // counted by the driver's sink if it wants; see io layer
+  std::uint64_t non_quic_received = 0;
+  std::uint64_t version_negotiations_sent = 0;
+  std::uint64_t retries_sent = 0;
+  std::uint64_t stateless_resets_sent = 0;
+  std::uint64_t stateless_resets_received = 0;
+  std::uint64_t connections_accepted = 0;  // server connections created
+  std::uint64_t connections_dialed = 0;
+  std::uint64_t connections_refused = 0;   // hook refusals, full tables, full accept queue
+  std::uint64_t connections_closed = 0;
+  std::array<std::uint64_t, static_cast<std::size_t>(DropReason::count_)> dropped{};
+};
+
+// EndpointConfig configures a core endpoint.
+struct EndpointConfig {
+  StaticKey reset_key{};   // stateless-reset key (32 bytes)
+  StaticKey token_key{};   // Retry / NEW_TOKEN key (32 bytes)
+  TransportConfig transport;
+  std::size_t cid_length = 16;        // our SCID length, for every connection (D13); 4..20
+  std::size_t max_connections = 10'000;
+  std::size_t accept_queue = 32;      // handshaken server connections not yet accepted
+  Duration retry_token_lifetime = std::chrono::seconds(10);
+  Duration new_token_lifetime = std::chrono::hours(24);
+  double stateless_resets_per_second = 100;
+  double stateless_reset_burst = 20;
+  QlogFactory qlog;
+  // Returns true when a client without a validated token must do a Retry round trip first.
+  std::function<bool(const SocketAddress& remote)> verify_source_address;
+  // Runs for every new incoming connection; an error refuses it (the peer sees
+  // CONNECTION_REFUSED), a value is attached to the connection (Connection::user_value).
+  std::function<Result<std::any>(const SocketAddress& remote, bool address_validated)>
+      connection_context;
+};
+
+// EndpointObserver receives what happens to connections during flush(). Called on the
+// endpoint's thread; implementations may call Connection methods (they only mark dirty).
+class EndpointObserver {
+ public:
+  EndpointObserver() = default;
+  EndpointObserver(const EndpointObserver&) = delete;
+  EndpointObserver& operator=(const EndpointObserver&) = delete;
+  EndpointObserver(EndpointObserver&&) = delete;
+  EndpointObserver& operator=(EndpointObserver&&) = delete;
+  virtual ~EndpointObserver() = default;
+  virtual void on_events(Connection& conn, std::span<const ConnectionEvent> events) = 0;
+  // A server connection finished its handshake and waits in the accept queue.
+  virtual void on_incoming() = 0;
+  // The connection is gone (after closing/draining); its handle is invalid from now on.
+  virtual void on_removed(ConnectionHandle handle) = 0;
+};
+
+class Endpoint final : public ConnectionHost {
+ public:
+  // Creates an endpoint for a socket bound to local. rng must outlive the endpoint.
+  Endpoint(EndpointConfig config, Rng& rng, SocketAddress local);
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+  Endpoint(Endpoint&&) = delete;
+  Endpoint& operator=(Endpoint&&) = delete;
+  ~Endpoint() override;
+
+  // Starts accepting connections with this TLS configuration. Errors: errc::already_listening,
+  // errc::invalid_argument (no identity, no ALPN and no select hook).
+  [[nodiscard]] Result<void> listen(std::shared_ptr<const TlsServerConfig> tls);
+  // Stops accepting new connections (existing ones continue). Idempotent.
+  void stop_listening() noexcept { server_tls_.reset(); }
+  [[nodiscard]] bool listening() const noexcept { return server_tls_ != nullptr; }
+
+  // Starts a client connection to remote; its first packets go out on the next flush().
+  // Errors: errc::address_family_mismatch, errc::queue_full (too many connections), TLS and
+  // ngtcp2 errors.
+  [[nodiscard]] Result<ConnectionHandle> connect(Timestamp now, const SocketAddress& remote,
+                                                 std::shared_ptr<const ClientTlsContext> tls);
+
+  // Processes one received datagram. Responses that need no connection (Version Negotiation,
+  // Retry, stateless reset, refusal) are written to sink at once.
+  DatagramOutcome handle_datagram(Timestamp now, const SocketAddress& remote,
+                                  std::span<const std::uint8_t> datagram, PacketSink& sink);
+
+  // Writes what every dirty connection has to send, reports events to observer, and removes
+  // connections that are gone. Call after handle_datagram, handle_expiry and application calls.
+  void flush(Timestamp now, PacketSink& sink, EndpointObserver& observer);
+
+  // Returns when handle_expiry should run next (Timestamp::max() when never).
+  [[nodiscard]] Timestamp next_expiry();
+  // Runs the timers of connections due at now (then call flush).
+  void handle_expiry(Timestamp now);
+
+  // Returns the next handshaken server connection, if any.
+  std::optional<ConnectionHandle> accept();
+  // Returns the connection for handle, or nullptr when it is gone.
+  [[nodiscard]] Connection* find(ConnectionHandle handle) noexcept;
+  [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
+
+  // Closes every connection (CONNECTION_CLOSE, application code 0) and stops listening; each
+  // connection gets a closed event and is removed. Idempotent.
+  void close_all(Timestamp now, PacketSink& sink, EndpointObserver& observer);
+
+  [[nodiscard]] const EndpointStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const SocketAddress& local() const noexcept { return local_; }
+  [[nodiscard]] const EndpointConfig& config() const noexcept { return config_; }
+
+  // ConnectionHost
+  bool register_cid(ConnectionHandle handle, const ConnectionId& cid) override;
+  void unregister_cid(ConnectionHandle handle, const ConnectionId& cid) override;
+  void register_reset_token(ConnectionHandle handle, const ResetToken& token) override;
+  void unregister_reset_token(ConnectionHandle handle, const ResetToken& token) override;
+  void mark_dirty(ConnectionHandle handle) override;
+  void store_token(const SocketAddress& remote, std::vector<std::uint8_t> token) override;
+  Rng& rng() override { return rng_; }
+  const StaticKey& reset_key() const override { return config_.reset_key; }
+  const StaticKey& token_key() const override { return config_.token_key; }
+  std::size_t cid_length() const override { return config_.cid_length; }
+
+ private:
+  DatagramOutcome drop(DropReason reason) noexcept;
+  DatagramOutcome route(ConnectionHandle handle, Timestamp now, const SocketAddress& remote,
+                        std::span<const std::uint8_t> datagram);
+  DatagramOutcome accept_initial(Timestamp now, const SocketAddress& remote,
+                                 std::span<const std::uint8_t> datagram, PacketSink& sink);
+  DatagramOutcome send_version_negotiation(const DatagramInfo& info, const SocketAddress& remote,
+                                           PacketSink& sink);
+  DatagramOutcome send_stateless_reset(Timestamp now, const DatagramInfo& info,
+                                       const SocketAddress& remote, std::size_t size,
+                                       PacketSink& sink);
+  DatagramOutcome refuse(const ngtcp2_pkt_hd& hd, const SocketAddress& remote,
+                         std::uint64_t code, PacketSink& sink);
+  ConnectionId new_cid();
+  void schedule_timer(Connection& conn);
+  void remove(ConnectionHandle handle, EndpointObserver& observer);
+
+  struct AddressHash {
+    std::size_t operator()(const SocketAddress& a) const noexcept { return a.hash(); }
+  };
+  struct TimerEntry {
+    Timestamp when;
+    ConnectionHandle handle;
+    bool operator>(const TimerEntry& o) const noexcept { return when > o.when; }
+  };
+
+  EndpointConfig config_;
+  Rng& rng_;
+  SocketAddress local_;
+  CidIndex index_;
+  std::shared_ptr<const TlsServerConfig> server_tls_;
+  std::unordered_map<ConnectionHandle, std::unique_ptr<Connection>> connections_;
+  ConnectionHandle next_handle_ = 1;
+  std::vector<ConnectionHandle> dirty_;
+  std::unordered_set<ConnectionHandle> dirty_set_;
+  std::deque<ConnectionHandle> accept_queue_;
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  std::unordered_map<ConnectionHandle, Timestamp> armed_;  // the live timer of each connection
+  std::unordered_map<SocketAddress, std::vector<std::uint8_t>, AddressHash> tokens_;
+  std::deque<SocketAddress> token_order_;
+  TokenBucket reset_limiter_;
+  EndpointStats stats_;
+};
+
+}  // namespace quicreuse::core

@@ -1,0 +1,306 @@
+#include "core/tls_session.hpp"
+
+#include "core/connection.hpp"
+
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include <cstring>
+
+namespace quicreuse::core {
+namespace {
+
+// TLS 1.3 only, without middlebox compatibility mode (QUIC forbids it), common AEADs and groups.
+constexpr const char* kPriority =
+    "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
+    "+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
+    "+GROUP-SECP384R1:+GROUP-SECP521R1";
+
+constexpr std::size_t kMaxAlpnLength = 255;
+
+std::error_code gnutls_error(int rv) { return {rv, gnutls_category()}; }
+
+Connection* connection_of(gnutls_session_t session) {
+  auto* ref = static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(session));
+  return ref == nullptr ? nullptr : static_cast<Connection*>(ref->user_data);
+}
+
+int verify_callback(gnutls_session_t session) {
+  Connection* conn = connection_of(session);
+  return conn == nullptr ? GNUTLS_E_CERTIFICATE_ERROR : conn->on_verify_peer();
+}
+
+int client_hello_hook(gnutls_session_t session, unsigned /*htype*/, unsigned /*when*/,
+                      unsigned /*incoming*/, const gnutls_datum_t* msg) {
+  Connection* conn = connection_of(session);
+  if (conn == nullptr || msg == nullptr) {
+    return GNUTLS_E_INTERNAL_ERROR;
+  }
+  return conn->on_client_hello({msg->data, msg->size});
+}
+
+int set_alpns(gnutls_session_t session, const std::vector<std::string>& alpns) {
+  std::vector<gnutls_datum_t> datums;
+  datums.reserve(alpns.size());
+  for (const auto& a : alpns) {
+    datums.push_back({reinterpret_cast<unsigned char*>(const_cast<char*>(a.data())),
+                      static_cast<unsigned>(a.size())});
+  }
+  return gnutls_alpn_set_protocols(session, datums.data(), static_cast<unsigned>(datums.size()),
+                                   GNUTLS_ALPN_MANDATORY);
+}
+
+bool valid_alpns(const std::vector<std::string>& alpns) {
+  if (alpns.empty()) {
+    return false;
+  }
+  for (const auto& a : alpns) {
+    if (a.empty() || a.size() > kMaxAlpnLength) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<TlsSessionPtr> new_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref, bool server) {
+  gnutls_session_t raw = nullptr;
+  if (int rv = gnutls_init(&raw, flags | GNUTLS_NO_END_OF_EARLY_DATA); rv < 0) {
+    return fail(gnutls_error(rv));
+  }
+  TlsSessionPtr session(raw);
+  if (int rv = gnutls_priority_set_direct(raw, kPriority, nullptr); rv < 0) {
+    return fail(gnutls_error(rv));
+  }
+  const int rv = server ? ngtcp2_crypto_gnutls_configure_server_session(raw)
+                        : ngtcp2_crypto_gnutls_configure_client_session(raw);
+  if (rv != 0) {
+    return fail(errc::tls_configuration);
+  }
+  gnutls_session_set_ptr(raw, conn_ref);
+  return session;
+}
+
+// Reads a big-endian integer of n bytes; false when out of data.
+bool read_uint(std::span<const std::uint8_t>& in, std::size_t n, std::size_t& value) {
+  if (in.size() < n) {
+    return false;
+  }
+  value = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    value = (value << 8) | in[i];
+  }
+  in = in.subspan(n);
+  return true;
+}
+
+// Splits a length-prefixed field off in; false when it does not fit.
+bool read_vector(std::span<const std::uint8_t>& in, std::size_t length_bytes,
+                 std::span<const std::uint8_t>& out) {
+  std::size_t len = 0;
+  if (!read_uint(in, length_bytes, len) || in.size() < len) {
+    return false;
+  }
+  out = in.first(len);
+  in = in.subspan(len);
+  return true;
+}
+
+void parse_alpn_extension(std::span<const std::uint8_t> data, ClientHelloInfo& info) {
+  std::span<const std::uint8_t> list;
+  if (!read_vector(data, 2, list) || !data.empty()) {
+    return;
+  }
+  std::vector<std::string> alpns;
+  while (!list.empty()) {
+    std::span<const std::uint8_t> name;
+    if (!read_vector(list, 1, name) || name.empty()) {
+      return;  // malformed: offer nothing
+    }
+    alpns.emplace_back(reinterpret_cast<const char*>(name.data()), name.size());
+  }
+  info.alpns = std::move(alpns);
+}
+
+void parse_sni_extension(std::span<const std::uint8_t> data, ClientHelloInfo& info) {
+  std::span<const std::uint8_t> list;
+  if (!read_vector(data, 2, list)) {
+    return;
+  }
+  while (!list.empty()) {
+    std::size_t type = 0;
+    std::span<const std::uint8_t> name;
+    if (!read_uint(list, 1, type) || !read_vector(list, 2, name)) {
+      return;
+    }
+    if (type == 0) {
+      info.server_name.assign(reinterpret_cast<const char*>(name.data()), name.size());
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(
+    const TlsClientConfig& config) {
+  if (!valid_alpns(config.alpns)) {
+    return fail(errc::invalid_argument);
+  }
+  auto context = std::make_shared<ClientTlsContext>();
+  context->config = config;
+  gnutls_certificate_credentials_t cred = nullptr;
+  if (int rv = gnutls_certificate_allocate_credentials(&cred); rv < 0) {
+    return fail(gnutls_error(rv));
+  }
+  context->credentials.reset(cred);
+  if (!config.insecure_skip_verify && !config.verify_server) {
+    if (!config.ca_file.empty()) {
+      int rv = gnutls_certificate_set_x509_trust_file(cred, config.ca_file.c_str(),
+                                                      GNUTLS_X509_FMT_PEM);
+      if (rv <= 0) {
+        return fail(rv < 0 ? gnutls_error(rv) : make_error_code(errc::tls_configuration));
+      }
+    } else if (int rv = gnutls_certificate_set_x509_system_trust(cred); rv < 0) {
+      return fail(gnutls_error(rv));
+    }
+  }
+  if (config.identity) {
+    const auto& native = config.identity->native();
+    gnutls_datum_t cert{reinterpret_cast<unsigned char*>(const_cast<char*>(native.chain_pem.data())),
+                        static_cast<unsigned>(native.chain_pem.size())};
+    gnutls_datum_t key{reinterpret_cast<unsigned char*>(const_cast<char*>(native.key_pem.data())),
+                       static_cast<unsigned>(native.key_pem.size())};
+    if (int rv = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,
+                                                      nullptr, 0);
+        rv < 0) {
+      return fail(gnutls_error(rv));
+    }
+  }
+  return std::shared_ptr<const ClientTlsContext>(std::move(context));
+}
+
+Result<TlsSessionPtr> make_client_session(const ClientTlsContext& context,
+                                          ngtcp2_crypto_conn_ref* conn_ref) {
+  auto session = new_session(GNUTLS_CLIENT, conn_ref, false);
+  if (!session) {
+    return session;
+  }
+  gnutls_session_t s = session->get();
+  if (int rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, context.credentials.get());
+      rv < 0) {
+    return fail(gnutls_error(rv));
+  }
+  if (int rv = set_alpns(s, context.config.alpns); rv < 0) {
+    return fail(gnutls_error(rv));
+  }
+  const auto& name = context.config.server_name;
+  if (!name.empty()) {
+    if (int rv = gnutls_server_name_set(s, GNUTLS_NAME_DNS, name.data(), name.size()); rv < 0) {
+      return fail(gnutls_error(rv));
+    }
+  }
+  if (context.config.insecure_skip_verify) {
+    // No verification at all.
+  } else if (context.config.verify_server) {
+    gnutls_session_set_verify_function(s, verify_callback);
+  } else {
+    gnutls_session_set_verify_cert(s, name.empty() ? nullptr : name.c_str(), 0);
+  }
+  return session;
+}
+
+Result<TlsSessionPtr> make_server_session(const TlsServerConfig& config,
+                                          ngtcp2_crypto_conn_ref* conn_ref) {
+  auto session = new_session(GNUTLS_SERVER, conn_ref, true);
+  if (!session) {
+    return session;
+  }
+  gnutls_session_t s = session->get();
+  if (config.default_choice.identity) {
+    if (int rv = apply_server_choice(s, config.default_choice); rv < 0) {
+      return fail(gnutls_error(rv));
+    }
+  }
+  gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE,
+                                     client_hello_hook);
+  return session;
+}
+
+int apply_server_choice(gnutls_session_t session, const TlsServerChoice& choice) {
+  if (!choice.identity || !valid_alpns(choice.alpns)) {
+    return GNUTLS_E_INVALID_REQUEST;
+  }
+  if (int rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE,
+                                      choice.identity->native().credentials.get());
+      rv < 0) {
+    return rv;
+  }
+  if (int rv = set_alpns(session, choice.alpns); rv < 0) {
+    return rv;
+  }
+  switch (choice.client_auth) {
+    case TlsServerChoice::ClientAuth::none:
+      gnutls_certificate_server_set_request(session, GNUTLS_CERT_IGNORE);
+      break;
+    case TlsServerChoice::ClientAuth::request:
+      gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
+      break;
+    case TlsServerChoice::ClientAuth::require:
+      gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
+      break;
+  }
+  if (choice.client_auth != TlsServerChoice::ClientAuth::none) {
+    gnutls_session_set_verify_function(session, verify_callback);
+  }
+  return 0;
+}
+
+ClientHelloInfo parse_client_hello(std::span<const std::uint8_t> in) {
+  ClientHelloInfo info;
+  std::size_t ignored = 0;
+  std::span<const std::uint8_t> field;
+  // legacy_version(2) random(32) session_id<0..32> cipher_suites<2..> compression<1..>
+  if (!read_uint(in, 2, ignored) || in.size() < 32) {
+    return info;
+  }
+  in = in.subspan(32);
+  if (!read_vector(in, 1, field) || !read_vector(in, 2, field) || !read_vector(in, 1, field)) {
+    return info;
+  }
+  std::span<const std::uint8_t> extensions;
+  if (!read_vector(in, 2, extensions)) {
+    return info;
+  }
+  while (!extensions.empty()) {
+    std::size_t type = 0;
+    std::span<const std::uint8_t> data;
+    if (!read_uint(extensions, 2, type) || !read_vector(extensions, 2, data)) {
+      return ClientHelloInfo{};
+    }
+    if (type == 16) {
+      parse_alpn_extension(data, info);
+    } else if (type == 0) {
+      parse_sni_extension(data, info);
+    }
+  }
+  return info;
+}
+
+std::string selected_alpn(gnutls_session_t session) {
+  gnutls_datum_t proto{};
+  if (gnutls_alpn_get_selected_protocol(session, &proto) != 0) {
+    return {};
+  }
+  return {reinterpret_cast<const char*>(proto.data), proto.size};
+}
+
+CertificateChain peer_chain(gnutls_session_t session) {
+  CertificateChain chain;
+  unsigned count = 0;
+  const gnutls_datum_t* certs = gnutls_certificate_get_peers(session, &count);
+  for (unsigned i = 0; certs != nullptr && i < count; ++i) {
+    chain.emplace_back(certs[i].data, certs[i].data + certs[i].size);
+  }
+  return chain;
+}
+
+}  // namespace quicreuse::core

@@ -1,0 +1,59 @@
+// GnuTLS session set-up for QUIC (ngtcp2_crypto_gnutls), client and server side.
+#pragma once
+
+#include <quicreuse/error.hpp>
+#include <quicreuse/tls.hpp>
+
+#include "core/tls_native.hpp"
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace quicreuse::core {
+
+struct SessionDeleter {
+  void operator()(gnutls_session_int* s) const noexcept { gnutls_deinit(s); }
+};
+// TlsSessionPtr owns a GnuTLS session.
+using TlsSessionPtr = std::unique_ptr<gnutls_session_int, SessionDeleter>;
+
+// ClientTlsContext is a TlsClientConfig turned into GnuTLS credentials; shared by the sessions of
+// every dial made with it.
+struct ClientTlsContext {
+  TlsClientConfig config;
+  CredentialsPtr credentials;
+};
+
+// Returns a client context for config. Errors: errc::invalid_argument (no ALPN, ALPN longer than
+// 255 bytes), errc::tls_configuration or a gnutls_category code (CA file, client identity).
+Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(const TlsClientConfig& config);
+
+// Creates a client session wired to ngtcp2 through conn_ref (which must outlive the session).
+// The session's verify function calls Connection::on_verify_peer through conn_ref when the
+// config has a verify_server callback.
+Result<TlsSessionPtr> make_client_session(const ClientTlsContext& context,
+                                          ngtcp2_crypto_conn_ref* conn_ref);
+
+// Creates a server session with the default identity and ALPNs of config, and a ClientHello hook
+// that calls Connection::on_client_hello through conn_ref.
+Result<TlsSessionPtr> make_server_session(const TlsServerConfig& config,
+                                          ngtcp2_crypto_conn_ref* conn_ref);
+
+// Applies a server choice to a session (credentials, ALPN list, client authentication).
+// Returns 0 or a GnuTLS error code.
+int apply_server_choice(gnutls_session_t session, const TlsServerChoice& choice);
+
+// Parses a ClientHello handshake message body (as GnuTLS hands it to hooks) into the offered
+// ALPNs (client order) and the SNI name. Malformed input gives an empty result.
+ClientHelloInfo parse_client_hello(std::span<const std::uint8_t> body);
+
+// Returns the negotiated ALPN, or an empty string.
+std::string selected_alpn(gnutls_session_t session);
+// Returns the peer's certificate chain (leaf first), possibly empty.
+CertificateChain peer_chain(gnutls_session_t session);
+
+}  // namespace quicreuse::core

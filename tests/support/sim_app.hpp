@@ -1,0 +1,63 @@
+// Small applications for simulator tests: an echo server and a stream writer/reader, written
+// against the sans-IO core::Connection API (what the io layer does with completions).
+#pragma once
+
+#include "sim_network.hpp"
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace quicreuse::test {
+
+// Returns n pseudo-random bytes from seed (deterministic).
+std::vector<std::uint8_t> pattern_bytes(std::size_t n, std::uint64_t seed);
+// Returns bytes of s.
+std::vector<std::uint8_t> to_bytes(const std::string& s);
+
+// StreamPump writes queued buffers to streams as send space allows and collects what arrives.
+class StreamPump {
+ public:
+  // Queues data (then FIN if fin) for stream id of conn.
+  void queue(core::Connection& conn, std::int64_t id, std::vector<std::uint8_t> data, bool fin);
+  // Pushes as much queued data as the streams accept.
+  void pump(core::Connection& conn);
+  // Reads everything available on stream id into received(id); returns true once FIN was seen.
+  bool drain(core::Connection& conn, std::int64_t id, core::Timestamp now);
+
+  const std::vector<std::uint8_t>& received(std::int64_t id) { return in_[id]; }
+  bool finished(std::int64_t id) const { return fin_.count(id) != 0; }
+  std::error_code last_error;
+
+ private:
+  struct Out {
+    std::vector<std::uint8_t> data;
+    std::size_t offset = 0;
+    bool fin = false;
+    bool done = false;
+  };
+  std::map<std::int64_t, Out> out_;
+  std::map<std::int64_t, std::vector<std::uint8_t>> in_;
+  std::map<std::int64_t, bool> fin_;
+};
+
+// Makes node an echo server: every stream the peer opens is echoed back, FIN answered with FIN.
+// Accepted connections are recorded in accepted.
+struct EchoServer {
+  explicit EchoServer(SimNetwork& net, SimNode& node);
+  SimNetwork& net;
+  SimNode& node;
+  StreamPump pump;
+  std::vector<core::ConnectionHandle> accepted;
+  std::set<std::pair<core::ConnectionHandle, std::int64_t>> echoed;
+};
+
+// Returns a server TLS configuration with a fresh self-signed identity and the given ALPNs.
+std::shared_ptr<const TlsServerConfig> test_server_tls(std::vector<std::string> alpns = {"echo/1"});
+// Returns a client TLS context that skips verification and offers alpns.
+std::shared_ptr<const core::ClientTlsContext> test_client_tls(
+    std::vector<std::string> alpns = {"echo/1"});
+
+}  // namespace quicreuse::test
