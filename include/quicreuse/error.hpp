@@ -19,6 +19,7 @@ namespace quicreuse {
 enum class errc {
   endpoint_closed = 1,       // the endpoint was closed; pending and later operations fail
   connection_closed,         // the connection was closed locally (see Connection::close_info)
+  closed_by_peer,            // the peer closed with code 0 (NO_ERROR or application code 0)
   listener_closed,           // the listener was closed; accept() fails
   already_listening,         // listen() was called twice on one endpoint
   not_listening,             // accept() on an endpoint that does not listen
@@ -57,8 +58,9 @@ const std::error_category& gnutls_category() noexcept;
 // Makes an error_code from an errc.
 std::error_code make_error_code(errc e) noexcept;
 // Makes an error_code for a QUIC transport error code (CRYPTO_ERROR = 0x100 + TLS alert).
+// Code 0 (NO_ERROR) gives errc::closed_by_peer: an error_code of value 0 would mean success.
 std::error_code make_transport_error(std::uint64_t code) noexcept;
-// Makes an error_code for a QUIC application error code.
+// Makes an error_code for a QUIC application error code; code 0 gives errc::closed_by_peer.
 std::error_code make_application_error(std::uint64_t code) noexcept;
 
 // Result<T> is either a value or the error_code that explains its absence.

@@ -39,6 +39,7 @@ std::string_view to_string(DropReason reason) noexcept {
     case DropReason::unsupported_version: return "unsupported_version";
     case DropReason::invalid_initial: return "invalid_initial";
     case DropReason::too_many_connections: return "too_many_connections";
+    case DropReason::accept_queue_full: return "accept_queue_full";
     case DropReason::invalid_token: return "invalid_token";
     case DropReason::reset_rate_limited: return "reset_rate_limited";
     case DropReason::reset_too_small: return "reset_too_small";
@@ -62,7 +63,9 @@ Endpoint::~Endpoint() {
   connections_.clear();
 }
 
-Result<void> Endpoint::listen(std::shared_ptr<const TlsServerConfig> tls) {
+Result<void> Endpoint::listen(
+    std::shared_ptr<const TlsServerConfig> tls,
+    std::function<bool(const Connection&, std::uint64_t)> allow_window_increase) {
   if (server_tls_) {
     return fail(errc::already_listening);
   }
@@ -70,6 +73,7 @@ Result<void> Endpoint::listen(std::shared_ptr<const TlsServerConfig> tls) {
     return fail(errc::invalid_argument);
   }
   server_tls_ = std::move(tls);
+  window_policy_ = std::move(allow_window_increase);
   return {};
 }
 
@@ -200,6 +204,18 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
     refuse(hd, remote, kConnectionRefused, sink);
     return drop(DropReason::too_many_connections);
   }
+  // Backpressure where it is cheap: while the application has a full queue of handshaken
+  // connections it has not accepted, new ones are refused before any state is kept. (Handshakes
+  // already under way still complete and queue up; max_connections bounds them.)
+  std::erase_if(accept_queue_, [this](ConnectionHandle h) {
+    auto it = connections_.find(h);
+    return it == connections_.end() || it->second->is_closed();
+  });
+  if (accept_queue_.size() >= config_.accept_queue) {
+    ++stats_.connections_refused;
+    refuse(hd, remote, kConnectionRefused, sink);
+    return drop(DropReason::accept_queue_full);
+  }
   const std::span<const std::uint8_t> token(hd.token.base, hd.token.len);
   bool validated = false;
   ConnectionId original_dcid = ConnectionId::from(hd.dcid);
@@ -278,6 +294,10 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   }
   const ConnectionHandle handle = conn->handle();
   Connection& ref = *conn;
+  if (window_policy_) {
+    ref.set_window_increase_policy(
+        [policy = window_policy_, c = &ref](std::uint64_t delta) { return policy(*c, delta); });
+  }
   connections_.emplace(handle, std::move(conn));
   ++stats_.connections_accepted;
   ref.receive(now, remote, datagram);
@@ -360,13 +380,8 @@ void Endpoint::flush(Timestamp now, PacketSink& sink, EndpointObserver& observer
       for (const auto& ev : events) {
         if (ev.type == ConnectionEvent::Type::handshake_completed && conn.role() == Role::server &&
             !conn.is_closed()) {
-          if (accept_queue_.size() >= config_.accept_queue) {
-            ++stats_.connections_refused;
-            conn.close_transport(kConnectionRefused, "accept queue full");
-          } else {
-            accept_queue_.push_back(handle);
-            incoming = true;
-          }
+          accept_queue_.push_back(handle);
+          incoming = true;
         }
       }
       if (!events.empty()) {

@@ -43,6 +43,7 @@ enum class DropReason {
   unsupported_version,     // too small to deserve a Version Negotiation packet
   invalid_initial,         // ngtcp2_accept refused it (too short, bad header)
   too_many_connections,
+  accept_queue_full,       // the application is not accepting: new Initials are refused
   invalid_token,           // a Retry token we cannot verify (answered with INVALID_TOKEN)
   reset_rate_limited,      // stateless reset not sent: rate limit
   reset_too_small,         // stateless reset not sent: the packet was too small
@@ -87,7 +88,9 @@ struct EndpointConfig {
   TransportConfig transport;
   std::size_t cid_length = 16;        // our SCID length, for every connection (D13); 4..20
   std::size_t max_connections = 10'000;
-  std::size_t accept_queue = 32;      // handshaken server connections not yet accepted
+  // Handshaken server connections not yet accepted; while this many wait, new Initials are
+  // refused with CONNECTION_REFUSED.
+  std::size_t accept_queue = 32;
   Duration retry_token_lifetime = std::chrono::seconds(10);
   Duration new_token_lifetime = std::chrono::hours(24);
   double stateless_resets_per_second = 100;
@@ -130,9 +133,16 @@ class Endpoint final : public ConnectionHost {
 
   // Starts accepting connections with this TLS configuration. Errors: errc::already_listening,
   // errc::invalid_argument (no identity, no ALPN and no select hook).
-  [[nodiscard]] Result<void> listen(std::shared_ptr<const TlsServerConfig> tls);
+  // allow_window_increase, when set, gates the flow-control window growth of every accepted
+  // connection (decision D3: absent means allow).
+  [[nodiscard]] Result<void> listen(
+      std::shared_ptr<const TlsServerConfig> tls,
+      std::function<bool(const Connection&, std::uint64_t delta)> allow_window_increase = {});
   // Stops accepting new connections (existing ones continue). Idempotent.
-  void stop_listening() noexcept { server_tls_.reset(); }
+  void stop_listening() noexcept {
+    server_tls_.reset();
+    window_policy_ = nullptr;
+  }
   [[nodiscard]] bool listening() const noexcept { return server_tls_ != nullptr; }
 
   // Starts a client connection to remote; its first packets go out on the next flush().
@@ -212,6 +222,7 @@ class Endpoint final : public ConnectionHost {
   SocketAddress local_;
   CidIndex index_;
   std::shared_ptr<const TlsServerConfig> server_tls_;
+  std::function<bool(const Connection&, std::uint64_t)> window_policy_;
   std::unordered_map<ConnectionHandle, std::unique_ptr<Connection>> connections_;
   ConnectionHandle next_handle_ = 1;
   std::vector<ConnectionHandle> dirty_;

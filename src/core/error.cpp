@@ -18,6 +18,7 @@ class QuicreuseCategory final : public std::error_category {
     switch (static_cast<errc>(value)) {
       case errc::endpoint_closed: return "endpoint closed";
       case errc::connection_closed: return "connection closed";
+      case errc::closed_by_peer: return "connection closed by peer (code 0)";
       case errc::listener_closed: return "listener closed";
       case errc::already_listening: return "endpoint is already listening";
       case errc::not_listening: return "endpoint is not listening";
@@ -128,9 +129,15 @@ std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), quicreuse_category()};
 }
 std::error_code make_transport_error(std::uint64_t code) noexcept {
+  if (code == 0) {
+    return make_error_code(errc::closed_by_peer);
+  }
   return {clamp_code(code), transport_error_category()};
 }
 std::error_code make_application_error(std::uint64_t code) noexcept {
+  if (code == 0) {
+    return make_error_code(errc::closed_by_peer);
+  }
   return {clamp_code(code), application_error_category()};
 }
 

@@ -19,6 +19,13 @@ TEST(Errors, CategoriesGiveReadableMessages) {
   EXPECT_FALSE(std::error_code(-50, gnutls_category()).message().empty());
 }
 
+TEST(Errors, CodeZeroIsStillAnError) {
+  // An error_code with value 0 would read as success: code 0 maps to errc::closed_by_peer.
+  EXPECT_TRUE(make_application_error(0));
+  EXPECT_TRUE(make_transport_error(0));
+  EXPECT_EQ(make_application_error(0), make_error_code(errc::closed_by_peer));
+}
+
 TEST(Errors, HugeApplicationCodesClampInsteadOfWrapping) {
   EXPECT_EQ(make_application_error(0x3fffffffffffffffULL).value(), 0x7fffffff);
 }

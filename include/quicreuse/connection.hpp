@@ -1,0 +1,177 @@
+// Connection: one QUIC connection of an Endpoint (dialed or accepted).
+#pragma once
+
+#include <quicreuse/detail/io_fwd.hpp>
+#include <quicreuse/error.hpp>
+#include <quicreuse/stream.hpp>
+#include <quicreuse/tls.hpp>
+
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <any>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace quicreuse {
+
+// ConnectionStats is a snapshot of a connection's estimates and counters.
+struct ConnectionStats {
+  std::chrono::nanoseconds smoothed_rtt{};
+  std::chrono::nanoseconds min_rtt{};
+  std::chrono::nanoseconds latest_rtt{};
+  std::uint64_t congestion_window = 0;  // bytes
+  std::uint64_t bytes_in_flight = 0;
+  std::uint64_t bytes_sent = 0;         // UDP payload bytes
+  std::uint64_t bytes_received = 0;
+  std::uint64_t packets_sent = 0;
+  std::uint64_t packets_received = 0;
+  std::uint64_t datagrams_dropped = 0;  // RFC 9221 datagrams dropped (queue full, too large)
+};
+
+// Connection is a shared handle to a QUIC connection; copies refer to the same connection.
+//
+// Lifetime: the connection lives until it is closed (by close(), the peer, a timeout or its
+// endpoint closing). When the last Connection handle and the last Stream of it are destroyed
+// while it is still open, it is closed with application code 0. Threading: use it on its
+// endpoint's executor only (like an Asio socket).
+class Connection {
+ public:
+  using executor_type = asio::any_io_executor;
+
+ private:
+  using StreamStarter = void (*)(std::shared_ptr<detail::ConnectionRef>, bool,
+                                 detail::StreamCompletion);
+  template <class CompletionToken>
+  auto initiate_stream(CompletionToken& token, StreamStarter starter, bool bidi);
+
+ public:
+
+  // An empty handle; only operator bool and the destructor may be used.
+  Connection() = default;
+  explicit Connection(std::shared_ptr<detail::ConnectionRef> ref);
+
+  [[nodiscard]] explicit operator bool() const noexcept { return ref_ != nullptr; }
+  [[nodiscard]] executor_type get_executor() const;
+
+  // Accepts the next bidirectional stream the peer opens. Completes with (error, Stream).
+  // Errors: the connection's close error. Supports per-operation cancellation.
+  template <class CompletionToken>
+  auto async_accept_stream(CompletionToken&& token) {
+    return initiate_stream(token, &Connection::start_accept, true);
+  }
+  // Accepts the next unidirectional stream the peer opens.
+  template <class CompletionToken>
+  auto async_accept_uni_stream(CompletionToken&& token) {
+    return initiate_stream(token, &Connection::start_accept, false);
+  }
+  // Opens a bidirectional stream, waiting while the peer's stream limit blocks it.
+  template <class CompletionToken>
+  auto async_open_stream(CompletionToken&& token) {
+    return initiate_stream(token, &Connection::start_open, true);
+  }
+  // Opens a unidirectional (send-only) stream, waiting while the peer's limit blocks it.
+  template <class CompletionToken>
+  auto async_open_uni_stream(CompletionToken&& token) {
+    return initiate_stream(token, &Connection::start_open, false);
+  }
+
+  // Coroutine forms of the above: co_await conn.accept_stream() -> Result<Stream>.
+  asio::awaitable<Result<Stream>> accept_stream();
+  asio::awaitable<Result<Stream>> open_stream();
+
+  // Sends an RFC 9221 datagram (unreliable). Errors: errc::datagrams_disabled,
+  // errc::datagram_too_large, errc::queue_full, the connection's close error.
+  Result<void> send_datagram(std::span<const std::uint8_t> data);
+  // Receives the next datagram. Completes with (error, bytes).
+  template <class CompletionToken>
+  auto async_receive_datagram(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, std::vector<std::uint8_t>)>(
+        [](auto handler, std::shared_ptr<detail::ConnectionRef> ref, executor_type ex) {
+          start_receive_datagram(std::move(ref), detail::DatagramCompletion(std::move(handler), ex));
+        },
+        token, ref_, get_executor());
+  }
+
+  // Waits until the connection is closed; completes with its close error (errc::connection_closed
+  // for a local close, the peer's code for a remote one, errc::idle_timeout...).
+  template <class CompletionToken>
+  auto async_wait_closed(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code)>(
+        [](auto handler, std::shared_ptr<detail::ConnectionRef> ref, executor_type ex) {
+          start_wait_closed(std::move(ref), detail::ErrorCompletion(std::move(handler), ex));
+        },
+        token, ref_, get_executor());
+  }
+
+  // Closes the connection with an application error code and reason; a CONNECTION_CLOSE goes out
+  // after data already queued, and pending operations complete with errc::connection_closed.
+  // Idempotent.
+  void close(std::uint64_t code = 0, std::string_view reason = {});
+
+  // True until the connection is closed (by either side or a timeout).
+  [[nodiscard]] bool is_open() const;
+  // Returns how the connection ended (kind none while open).
+  [[nodiscard]] CloseInfo close_info() const;
+  // Returns the negotiated ALPN protocol.
+  [[nodiscard]] std::string alpn() const;
+  // Returns the peer's certificate chain, leaf first (DER).
+  [[nodiscard]] CertificateChain peer_certificates() const;
+  [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;
+  [[nodiscard]] asio::ip::udp::endpoint remote_endpoint() const;
+  [[nodiscard]] ConnectionStats stats() const;
+  // Returns the value the endpoint's connection-context hook attached (accepted connections).
+  [[nodiscard]] const std::any& user_value() const;
+  // True for connections this side dialed.
+  [[nodiscard]] bool is_client() const;
+
+  friend bool operator==(const Connection& a, const Connection& b) noexcept;
+
+ private:
+  static void start_accept(std::shared_ptr<detail::ConnectionRef> ref, bool bidi,
+                           detail::StreamCompletion c);
+  static void start_open(std::shared_ptr<detail::ConnectionRef> ref, bool bidi,
+                         detail::StreamCompletion c);
+  static void start_receive_datagram(std::shared_ptr<detail::ConnectionRef> ref,
+                                     detail::DatagramCompletion c);
+  static void start_wait_closed(std::shared_ptr<detail::ConnectionRef> ref,
+                                detail::ErrorCompletion c);
+
+  std::shared_ptr<detail::ConnectionRef> ref_;
+};
+
+template <class CompletionToken>
+auto Connection::initiate_stream(CompletionToken& token, StreamStarter starter, bool bidi) {
+  return asio::async_initiate<CompletionToken, void(std::error_code, Stream)>(
+      [](auto handler, std::shared_ptr<detail::ConnectionRef> ref, StreamStarter start,
+         bool bidi_stream, executor_type ex) {
+        start(std::move(ref), bidi_stream, detail::StreamCompletion(std::move(handler), ex));
+      },
+      token, ref_, starter, bidi, get_executor());
+}
+
+inline asio::awaitable<Result<Stream>> Connection::accept_stream() {
+  auto [ec, s] = co_await async_accept_stream(asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec) {
+    co_return fail(ec);
+  }
+  co_return std::move(s);
+}
+
+inline asio::awaitable<Result<Stream>> Connection::open_stream() {
+  auto [ec, s] = co_await async_open_stream(asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec) {
+    co_return fail(ec);
+  }
+  co_return std::move(s);
+}
+
+}  // namespace quicreuse

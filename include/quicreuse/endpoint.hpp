@@ -1,0 +1,245 @@
+// Endpoint: one UDP socket that listens, dials and shares the port with non-QUIC traffic (the
+// counterpart of quic-go's Transport).
+#pragma once
+
+#include <quicreuse/connection.hpp>
+#include <quicreuse/detail/io_fwd.hpp>
+#include <quicreuse/error.hpp>
+#include <quicreuse/tls.hpp>
+#include <quicreuse/transport_config.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <any>
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace quicreuse {
+
+// IncomingConnectionInfo is what the connection-context hook knows of a new connection.
+struct IncomingConnectionInfo {
+  asio::ip::udp::endpoint remote;
+  bool address_validated = false;  // the client proved its address (Retry or NEW_TOKEN token)
+};
+
+// EndpointConfig configures an Endpoint. Every field has a usable default.
+struct EndpointConfig {
+  using Key = std::array<std::uint8_t, 32>;
+  // Stateless-reset key: an endpoint restarted with the same key can reset its old peers'
+  // connections. Default: random per endpoint.
+  std::optional<Key> stateless_reset_key;
+  // Key protecting Retry and NEW_TOKEN tokens. Default: random per endpoint.
+  std::optional<Key> token_key;
+  TransportConfig transport;
+  // Length of our connection IDs (4..20): one length for every connection of the socket.
+  std::size_t connection_id_length = 16;
+  // qlog directory; files are <original DCID hex>_<client|server>.sqlog. Default: $QLOGDIR when
+  // set, else no qlog.
+  std::optional<std::filesystem::path> qlog_dir;
+  std::size_t max_connections = 10'000;
+  // Handshaken connections waiting for async_accept; while this many wait, new connection
+  // attempts are refused (CONNECTION_REFUSED). Handshakes already under way still complete.
+  std::size_t accept_queue = 32;
+  // Non-QUIC datagrams waiting for async_read_non_quic_packet; more are dropped (counted).
+  std::size_t non_quic_queue = 32;
+  // Returns true when a client that has not proved its address must do a Retry first.
+  std::function<bool(const asio::ip::udp::endpoint& remote)> verify_source_address;
+  // Runs for each new incoming connection: an error refuses it (the peer sees
+  // CONNECTION_REFUSED); a value is attached (Connection::user_value()).
+  std::function<Result<std::any>(const IncomingConnectionInfo& info)> connection_context;
+  // Socket buffer sizes requested with SO_RCVBUF / SO_SNDBUF (0: leave the system default).
+  int receive_buffer_size = 4 * 1024 * 1024;
+  int send_buffer_size = 4 * 1024 * 1024;
+};
+
+// ListenOptions are per-listener settings.
+struct ListenOptions {
+  // Asked before a connection's flow-control window grows by delta bytes, with the connection's
+  // ALPN; false keeps the window at its current size. Absent: always allow (decision D3).
+  std::function<bool(std::string_view alpn, std::uint64_t delta)> allow_window_increase;
+};
+
+// DialOptions are per-dial settings.
+struct DialOptions {
+  // As ListenOptions::allow_window_increase, for this connection. Absent: always allow.
+  std::function<bool(std::uint64_t delta)> allow_window_increase;
+};
+
+// EndpointStats are an endpoint's counters since it was created.
+struct EndpointStats {
+  std::uint64_t datagrams_received = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t send_errors = 0;      // datagrams the socket refused (buffer full, unreachable)
+  std::uint64_t non_quic_received = 0;
+  std::uint64_t non_quic_delivered = 0;  // handed to async_read_non_quic_packet
+  std::uint64_t non_quic_dropped = 0;    // queue full or nobody reading yet
+  std::uint64_t version_negotiations_sent = 0;
+  std::uint64_t retries_sent = 0;
+  std::uint64_t stateless_resets_sent = 0;
+  std::uint64_t stateless_resets_received = 0;
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_dialed = 0;
+  std::uint64_t connections_refused = 0;
+  std::uint64_t connections_closed = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t quic_dropped = 0;  // QUIC-looking datagrams dropped (sum of dropped_by_reason)
+  // (reason, count) pairs for dropped datagrams: "empty", "unknown_connection", ...
+  std::vector<std::pair<std::string, std::uint64_t>> dropped_by_reason;
+};
+
+// Endpoint owns one UDP socket and every QUIC connection on it.
+//
+// It can listen once, dial any number of times, and exchange raw datagrams with other users of
+// the port (STUN, DTLS). Datagrams are routed by destination connection ID first; only what
+// matches no connection and is not a new QUIC connection is offered to the non-QUIC reader
+// (decision D12).
+//
+// Threading: an Endpoint and its connections and streams are confined to the executor given at
+// creation (use a strand if the io_context runs on several threads); call them from that
+// executor only, like Asio's own I/O objects. Lifetime: destroying the Endpoint closes it.
+class Endpoint {
+ public:
+  using executor_type = asio::any_io_executor;
+
+  // Binds a UDP socket to local (IPv6 sockets are v6-only) and starts receiving.
+  // Errors: the bind's system error (e.g. std::errc::address_in_use), errc::invalid_argument.
+  static Result<Endpoint> bind(const executor_type& executor, const asio::ip::udp::endpoint& local,
+                               EndpointConfig config = {});
+  // Takes an open, bound socket and starts receiving on it. Errors: errc::invalid_argument when
+  // the socket is not open or not bound.
+  static Result<Endpoint> adopt(asio::ip::udp::socket socket, EndpointConfig config = {});
+
+  Endpoint() = default;
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+  Endpoint(Endpoint&&) noexcept = default;
+  Endpoint& operator=(Endpoint&&) noexcept;
+  ~Endpoint();
+
+  [[nodiscard]] executor_type get_executor() const;
+  [[nodiscard]] explicit operator bool() const noexcept { return state_ != nullptr; }
+
+  // Starts accepting connections (at most once per endpoint). tls chooses identity and ALPNs per
+  // connection. Errors: errc::already_listening, errc::invalid_argument (no identity or ALPN and
+  // no select hook), errc::endpoint_closed.
+  Result<void> listen(TlsServerConfig tls, ListenOptions options = {});
+  // Stops accepting new connections; established ones continue. Idempotent.
+  void stop_listening();
+  // Accepts the next connection whose handshake completed. Completes with (error, Connection).
+  // Errors: errc::not_listening, errc::endpoint_closed. Supports per-operation cancellation.
+  template <class CompletionToken>
+  auto async_accept(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, Connection)>(
+        [](auto handler, std::shared_ptr<detail::EndpointState> s, executor_type ex) {
+          start_accept(std::move(s), detail::ConnectionCompletion(std::move(handler), ex));
+        },
+        token, state_, get_executor());
+  }
+
+  // Dials remote from this endpoint's socket; completes when the handshake is done.
+  // Errors: errc::invalid_argument (no ALPN), errc::address_family_mismatch, TLS configuration
+  // errors, the handshake's failure (e.g. transport CRYPTO_ERROR 0x178 for no common ALPN,
+  // errc::handshake_timeout, errc::version_negotiation), errc::endpoint_closed. Cancelling it
+  // abandons the connection.
+  template <class CompletionToken>
+  auto async_dial(const asio::ip::udp::endpoint& remote, TlsClientConfig tls, DialOptions options,
+                  CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, Connection)>(
+        [](auto handler, std::shared_ptr<detail::EndpointState> s, asio::ip::udp::endpoint to,
+           TlsClientConfig config, DialOptions opts, executor_type ex) {
+          start_dial(std::move(s), to, std::move(config), std::move(opts),
+                     detail::ConnectionCompletion(std::move(handler), ex));
+        },
+        token, state_, remote, std::move(tls), std::move(options), get_executor());
+  }
+  template <class CompletionToken>
+  auto async_dial(const asio::ip::udp::endpoint& remote, TlsClientConfig tls,
+                  CompletionToken&& token) {
+    return async_dial(remote, std::move(tls), DialOptions{},
+                      std::forward<CompletionToken>(token));
+  }
+
+  // Coroutine forms: co_await ep.accept() / ep.dial(...) -> Result<Connection>.
+  asio::awaitable<Result<Connection>> accept();
+  asio::awaitable<Result<Connection>> dial(asio::ip::udp::endpoint remote, TlsClientConfig tls,
+                                           DialOptions options = {});
+
+  // Reads the next non-QUIC datagram (STUN, DTLS, anything that is not ours) into buffer.
+  // Completes with (error, bytes copied, sender); a datagram longer than buffer is truncated.
+  // Datagrams arriving before the first read are dropped; later ones wait in a bounded queue.
+  // Errors: errc::endpoint_closed. Supports per-operation cancellation.
+  template <class CompletionToken>
+  auto async_read_non_quic_packet(asio::mutable_buffer buffer, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken,
+                                void(std::error_code, std::size_t, asio::ip::udp::endpoint)>(
+        [](auto handler, std::shared_ptr<detail::EndpointState> s, asio::mutable_buffer b,
+           executor_type ex) {
+          start_read_non_quic(std::move(s), b, detail::PacketCompletion(std::move(handler), ex));
+        },
+        token, state_, buffer, get_executor());
+  }
+
+  // Sends one raw datagram from the endpoint's socket, bypassing QUIC (hole punching, STUN
+  // answers). Errors: errc::endpoint_closed, the socket's error.
+  Result<std::size_t> write_to(std::span<const std::uint8_t> datagram,
+                               const asio::ip::udp::endpoint& remote);
+
+  // Returns the socket's bound address (with the real port when bound to port 0).
+  [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;
+  [[nodiscard]] bool is_open() const noexcept;
+  [[nodiscard]] bool is_listening() const noexcept;
+  [[nodiscard]] EndpointStats stats() const;
+  // Returns the number of connections the endpoint holds (including closing ones).
+  [[nodiscard]] std::size_t connection_count() const;
+
+  // Closes every connection (CONNECTION_CLOSE, application code 0), completes pending operations
+  // with errc::endpoint_closed and closes the socket. Idempotent.
+  void close();
+
+ private:
+  explicit Endpoint(std::shared_ptr<detail::EndpointState> state) : state_(std::move(state)) {}
+  static void start_accept(std::shared_ptr<detail::EndpointState> s,
+                           detail::ConnectionCompletion c);
+  static void start_dial(std::shared_ptr<detail::EndpointState> s,
+                         const asio::ip::udp::endpoint& remote, TlsClientConfig tls,
+                         DialOptions options, detail::ConnectionCompletion c);
+  static void start_read_non_quic(std::shared_ptr<detail::EndpointState> s, asio::mutable_buffer b,
+                                  detail::PacketCompletion c);
+
+  std::shared_ptr<detail::EndpointState> state_;
+};
+
+inline asio::awaitable<Result<Connection>> Endpoint::accept() {
+  auto [ec, c] = co_await async_accept(asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec) {
+    co_return fail(ec);
+  }
+  co_return std::move(c);
+}
+
+inline asio::awaitable<Result<Connection>> Endpoint::dial(asio::ip::udp::endpoint remote,
+                                                          TlsClientConfig tls,
+                                                          DialOptions options) {
+  auto [ec, c] = co_await async_dial(remote, std::move(tls), std::move(options),
+                                     asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec) {
+    co_return fail(ec);
+  }
+  co_return std::move(c);
+}
+
+}  // namespace quicreuse

@@ -1,0 +1,302 @@
+// Endpoint (public handle).
+#include <quicreuse/endpoint.hpp>
+
+#include "io/endpoint_state.hpp"
+#include "io/qlog_file.hpp"
+
+#include <cstdlib>
+
+namespace quicreuse {
+namespace {
+
+core::EndpointConfig core_config_of(const EndpointConfig& config) {
+  core::SystemRng rng;
+  core::EndpointConfig c;
+  if (config.stateless_reset_key) {
+    c.reset_key = *config.stateless_reset_key;
+  } else {
+    rng.fill(c.reset_key);
+  }
+  if (config.token_key) {
+    c.token_key = *config.token_key;
+  } else {
+    rng.fill(c.token_key);
+  }
+  c.transport = config.transport;
+  c.cid_length = config.connection_id_length;
+  c.max_connections = config.max_connections;
+  c.accept_queue = config.accept_queue;
+  std::optional<std::filesystem::path> qlog_dir = config.qlog_dir;
+  if (!qlog_dir) {
+    if (const char* env = std::getenv("QLOGDIR"); env != nullptr && *env != '\0') {
+      qlog_dir = env;
+    }
+  }
+  if (qlog_dir && !qlog_dir->empty()) {
+    c.qlog = detail::file_qlog_factory(*qlog_dir);
+  }
+  if (config.verify_source_address) {
+    c.verify_source_address = [f = config.verify_source_address](const core::SocketAddress& a) {
+      return f(detail::to_asio(a));
+    };
+  }
+  if (config.connection_context) {
+    c.connection_context = [f = config.connection_context](const core::SocketAddress& a,
+                                                           bool validated) {
+      return f(IncomingConnectionInfo{detail::to_asio(a), validated});
+    };
+  }
+  return c;
+}
+
+// Asio's standalone system category does not compare equal to std::errc conditions; report OS
+// errors in std::system_category() so that `ec == std::errc::address_in_use` works.
+std::error_code normalize(std::error_code ec) {
+  if (ec.category() == asio::error::get_system_category()) {
+    return {ec.value(), std::system_category()};
+  }
+  return ec;
+}
+
+bool valid_config(const EndpointConfig& config) {
+  return config.connection_id_length >= 4 && config.connection_id_length <= 20 &&
+         config.max_connections > 0;
+}
+
+}  // namespace
+
+Result<Endpoint> Endpoint::bind(const executor_type& executor, const asio::ip::udp::endpoint& local,
+                                EndpointConfig config) {
+  if (!valid_config(config)) {
+    return fail(errc::invalid_argument);
+  }
+  asio::ip::udp::socket socket(executor);
+  std::error_code ec;
+  socket.open(local.protocol(), ec);
+  if (ec) {
+    return fail(normalize(ec));
+  }
+  if (local.address().is_v6()) {
+    // udp6 sockets are IPv6-only, so 0.0.0.0:P and [::]:P can coexist (spec section 2.1).
+    socket.set_option(asio::ip::v6_only(true), ec);
+    if (ec) {
+      return fail(normalize(ec));
+    }
+  }
+  socket.bind(local, ec);
+  if (ec) {
+    return fail(normalize(ec));
+  }
+  return adopt(std::move(socket), std::move(config));
+}
+
+Result<Endpoint> Endpoint::adopt(asio::ip::udp::socket socket, EndpointConfig config) {
+  if (!valid_config(config) || !socket.is_open()) {
+    return fail(errc::invalid_argument);
+  }
+  std::error_code ec;
+  const auto local = socket.local_endpoint(ec);
+  if (ec || local.port() == 0) {
+    return fail(errc::invalid_argument);
+  }
+  if (config.receive_buffer_size > 0) {
+    socket.set_option(asio::socket_base::receive_buffer_size(config.receive_buffer_size), ec);
+  }
+  if (config.send_buffer_size > 0) {
+    socket.set_option(asio::socket_base::send_buffer_size(config.send_buffer_size), ec);
+  }
+  auto core_config = core_config_of(config);
+  auto state = std::make_shared<detail::EndpointState>(std::move(socket), std::move(core_config),
+                                                       std::move(config));
+  state->start();
+  return Endpoint(std::move(state));
+}
+
+Endpoint& Endpoint::operator=(Endpoint&& other) noexcept {
+  if (this != &other) {
+    close();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Endpoint::~Endpoint() { close(); }
+
+Endpoint::executor_type Endpoint::get_executor() const { return state_->executor; }
+
+Result<void> Endpoint::listen(TlsServerConfig tls, ListenOptions options) {
+  if (!state_ || state_->closed) {
+    return fail(errc::endpoint_closed);
+  }
+  std::function<bool(const core::Connection&, std::uint64_t)> policy;
+  if (options.allow_window_increase) {
+    policy = [f = std::move(options.allow_window_increase)](const core::Connection& c,
+                                                            std::uint64_t delta) {
+      return f(c.alpn(), delta);
+    };
+  }
+  return state_->core_endpoint->listen(std::make_shared<TlsServerConfig>(std::move(tls)),
+                                       std::move(policy));
+}
+
+void Endpoint::stop_listening() {
+  if (state_ && !state_->closed) {
+    state_->core_endpoint->stop_listening();
+    const std::error_code ec = make_error_code(errc::listener_closed);
+    while (!state_->accept_waiters.empty()) {
+      auto w = std::move(state_->accept_waiters.front());
+      state_->accept_waiters.pop_front();
+      w.completion.complete(ec, Connection{});
+    }
+  }
+}
+
+void Endpoint::start_accept(std::shared_ptr<detail::EndpointState> s,
+                            detail::ConnectionCompletion c) {
+  if (s->closed) {
+    c.complete(make_error_code(errc::endpoint_closed), Connection{});
+    return;
+  }
+  if (!s->core_endpoint->listening()) {
+    c.complete(make_error_code(errc::not_listening), Connection{});
+    return;
+  }
+  const std::uint64_t id = s->next_op_id();
+  c.on_cancel([weak = std::weak_ptr<detail::EndpointState>(s), id] {
+    if (auto st = weak.lock()) {
+      st->cancel_accept(id);
+    }
+  });
+  s->accept_waiters.push_back({id, std::move(c)});
+  s->accept_ready();
+}
+
+void Endpoint::start_dial(std::shared_ptr<detail::EndpointState> s,
+                          const asio::ip::udp::endpoint& remote, TlsClientConfig tls,
+                          DialOptions options, detail::ConnectionCompletion c) {
+  if (s->closed) {
+    c.complete(make_error_code(errc::endpoint_closed), Connection{});
+    return;
+  }
+  auto context = core::make_client_tls_context(tls);
+  if (!context) {
+    c.complete(context.error(), Connection{});
+    return;
+  }
+  auto handle = s->core_endpoint->connect(detail::now(), detail::to_core(remote), *context);
+  if (!handle) {
+    c.complete(handle.error(), Connection{});
+    return;
+  }
+  auto st = std::make_shared<detail::ConnectionState>(s, *handle, s->executor);
+  st->is_client = true;
+  st->local = s->local;
+  st->remote = remote;
+  s->connections.emplace(*handle, st);
+  if (options.allow_window_increase) {
+    s->core_endpoint->find(*handle)->set_window_increase_policy(
+        std::move(options.allow_window_increase));
+  }
+  const std::uint64_t id = s->next_op_id();
+  c.on_cancel([weak = std::weak_ptr<detail::EndpointState>(s), id] {
+    if (auto state = weak.lock()) {
+      state->cancel_dial(id);
+    }
+  });
+  s->dials.push_back({id, *handle, std::move(c)});
+  s->process();
+}
+
+void Endpoint::start_read_non_quic(std::shared_ptr<detail::EndpointState> s,
+                                   asio::mutable_buffer b, detail::PacketCompletion c) {
+  if (s->closed) {
+    c.complete(make_error_code(errc::endpoint_closed), 0, asio::ip::udp::endpoint{});
+    return;
+  }
+  s->non_quic_reader_seen = true;
+  if (!s->non_quic_queue.empty() && s->non_quic_readers.empty()) {
+    auto d = std::move(s->non_quic_queue.front());
+    s->non_quic_queue.pop_front();
+    const std::size_t n = std::min(b.size(), d.bytes.size());
+    std::memcpy(b.data(), d.bytes.data(), n);
+    ++s->non_quic_delivered;
+    c.complete({}, n, d.from);
+    return;
+  }
+  const std::uint64_t id = s->next_op_id();
+  c.on_cancel([weak = std::weak_ptr<detail::EndpointState>(s), id] {
+    if (auto st = weak.lock()) {
+      st->cancel_non_quic(id);
+    }
+  });
+  s->non_quic_readers.push_back({id, b, std::move(c)});
+}
+
+Result<std::size_t> Endpoint::write_to(std::span<const std::uint8_t> datagram,
+                                       const asio::ip::udp::endpoint& remote) {
+  if (!state_ || state_->closed) {
+    return fail(errc::endpoint_closed);
+  }
+  std::error_code ec;
+  const std::size_t n = state_->socket.send_to(asio::buffer(datagram.data(), datagram.size()),
+                                               remote, 0, ec);
+  if (ec) {
+    return fail(normalize(ec));
+  }
+  ++state_->datagrams_sent;
+  state_->bytes_sent += n;
+  return n;
+}
+
+asio::ip::udp::endpoint Endpoint::local_endpoint() const {
+  return state_ ? state_->local : asio::ip::udp::endpoint{};
+}
+
+bool Endpoint::is_open() const noexcept { return state_ && !state_->closed; }
+
+bool Endpoint::is_listening() const noexcept {
+  return is_open() && state_->core_endpoint->listening();
+}
+
+std::size_t Endpoint::connection_count() const {
+  return is_open() ? state_->core_endpoint->connection_count() : 0;
+}
+
+EndpointStats Endpoint::stats() const {
+  EndpointStats out;
+  if (!state_) {
+    return out;
+  }
+  const core::EndpointStats& s = state_->core_endpoint->stats();
+  out.datagrams_received = s.datagrams_received;
+  out.bytes_received = s.bytes_received;
+  out.datagrams_sent = state_->datagrams_sent;
+  out.bytes_sent = state_->bytes_sent;
+  out.send_errors = state_->send_errors;
+  out.non_quic_received = s.non_quic_received;
+  out.non_quic_delivered = state_->non_quic_delivered;
+  out.non_quic_dropped = state_->non_quic_dropped;
+  out.version_negotiations_sent = s.version_negotiations_sent;
+  out.retries_sent = s.retries_sent;
+  out.stateless_resets_sent = s.stateless_resets_sent;
+  out.stateless_resets_received = s.stateless_resets_received;
+  out.connections_accepted = s.connections_accepted;
+  out.connections_dialed = s.connections_dialed;
+  out.connections_refused = s.connections_refused;
+  out.connections_closed = s.connections_closed;
+  out.connections_open = state_->core_endpoint->connection_count();
+  for (std::size_t i = 0; i < s.dropped.size(); ++i) {
+    out.quic_dropped += s.dropped[i];
+    out.dropped_by_reason.emplace_back(
+        std::string(core::to_string(static_cast<core::DropReason>(i))), s.dropped[i]);
+  }
+  return out;
+}
+
+void Endpoint::close() {
+  if (state_) {
+    state_->close();
+  }
+}
+
+}  // namespace quicreuse

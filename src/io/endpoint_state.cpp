@@ -1,0 +1,357 @@
+#include "io/endpoint_state.hpp"
+
+#include "io/udp_send.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <cstring>
+
+namespace quicreuse::detail {
+namespace {
+
+// Datagrams read per wake-up of the receive loop before the core is flushed.
+constexpr int kReceiveBatch = 64;
+constexpr std::size_t kReceiveBufferSize = 65536;
+
+asio::awaitable<void> receive_loop(std::shared_ptr<EndpointState> self) {
+  std::vector<std::uint8_t> buffer(kReceiveBufferSize);
+  asio::ip::udp::endpoint from;
+  for (;;) {
+    auto [ec, n] = co_await self->socket.async_receive_from(
+        asio::buffer(buffer), from, asio::experimental::as_tuple(asio::use_awaitable));
+    if (self->closed || ec == asio::error::operation_aborted || !self->socket.is_open()) {
+      co_return;
+    }
+    int handled = 0;
+    for (;;) {
+      if (!ec) {
+        const std::span<const std::uint8_t> datagram(buffer.data(), n);
+        const core::Timestamp t = now();
+        const auto outcome =
+            self->core_endpoint->handle_datagram(t, to_core(from), datagram, *self);
+        if (outcome == core::DatagramOutcome::non_quic) {
+          self->deliver_non_quic(datagram, from);
+        }
+      }
+      // Drain what is already queued in the socket without waiting, then flush once.
+      if (++handled >= kReceiveBatch || self->closed) {
+        break;
+      }
+      n = self->socket.receive_from(asio::buffer(buffer), from, 0, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        break;
+      }
+    }
+    if (self->closed) {
+      co_return;
+    }
+    self->process();
+  }
+}
+
+}  // namespace
+
+core::SocketAddress to_core(const asio::ip::udp::endpoint& ep) {
+  return {ep.data(), static_cast<socklen_t>(ep.size())};
+}
+
+asio::ip::udp::endpoint to_asio(const core::SocketAddress& addr) {
+  asio::ip::udp::endpoint ep;
+  if (addr.empty()) {
+    return ep;
+  }
+  std::memcpy(ep.data(), addr.data(), addr.size());
+  ep.resize(addr.size());
+  return ep;
+}
+
+core::Timestamp now() {
+  return core::Timestamp(std::chrono::duration_cast<core::Duration>(
+      std::chrono::steady_clock::now().time_since_epoch()));
+}
+
+EndpointState::EndpointState(asio::ip::udp::socket sock, core::EndpointConfig core_config,
+                             EndpointConfig cfg)
+    : executor(sock.get_executor()),
+      socket(std::move(sock)),
+      config(std::move(cfg)),
+      timer(executor) {
+  std::error_code ec;
+  local = socket.local_endpoint(ec);
+  core_endpoint = std::make_unique<core::Endpoint>(std::move(core_config), rng, to_core(local));
+  socket.non_blocking(true, ec);
+}
+
+EndpointState::~EndpointState() = default;
+
+void EndpointState::start() {
+  asio::co_spawn(executor, receive_loop(shared_from_this()), asio::detached);
+}
+
+void EndpointState::process() {
+  if (closed || in_process) {
+    return;
+  }
+  in_process = true;
+  core_endpoint->flush(now(), *this, *this);
+  in_process = false;
+  rearm_timer();
+}
+
+void EndpointState::schedule_flush() {
+  if (flush_scheduled || closed) {
+    return;
+  }
+  flush_scheduled = true;
+  asio::post(executor, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      self->flush_scheduled = false;
+      self->process();
+    }
+  });
+}
+
+void EndpointState::rearm_timer() {
+  const core::Timestamp next = core_endpoint->next_expiry();
+  if (next == timer_deadline) {
+    return;
+  }
+  timer_deadline = next;
+  if (next == core::Timestamp::max()) {
+    timer.cancel();
+    return;
+  }
+  timer.expires_at(std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(next.time_since_epoch())));
+  timer.async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (ec) {
+      return;  // re-armed or cancelled
+    }
+    if (auto self = weak.lock()) {
+      self->on_timer();
+    }
+  });
+}
+
+void EndpointState::on_timer() {
+  if (closed) {
+    return;
+  }
+  timer_deadline = core::Timestamp::max();
+  core_endpoint->handle_expiry(now());
+  process();
+}
+
+void EndpointState::send(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
+                         std::size_t segment_size) {
+  if (closed || !socket.is_open()) {
+    return;
+  }
+  const SendResult r = send_datagrams(socket.native_handle(), remote, data, segment_size,
+                                      gso_supported);
+  datagrams_sent += r.datagrams;
+  bytes_sent += r.bytes;
+  send_errors += r.errors;
+}
+
+std::shared_ptr<ConnectionState> EndpointState::connection_state(core::ConnectionHandle handle) {
+  auto it = connections.find(handle);
+  return it == connections.end() ? nullptr : it->second;
+}
+
+Connection EndpointState::make_connection(core::ConnectionHandle handle) {
+  auto st = connection_state(handle);
+  if (!st) {
+    return {};
+  }
+  auto ref = st->user_ref.lock();
+  if (!ref) {
+    ref = std::make_shared<ConnectionRef>(st);
+    st->user_ref = ref;
+  }
+  return Connection(std::move(ref));
+}
+
+void EndpointState::on_events(core::Connection& conn, std::span<const core::ConnectionEvent> events) {
+  auto st = connection_state(conn.handle());
+  if (!st) {
+    return;  // an accepted connection nobody took yet: the core keeps its state
+  }
+  bool closed_event = false;
+  for (const auto& ev : events) {
+    using T = core::ConnectionEvent::Type;
+    switch (ev.type) {
+      case T::handshake_completed: {
+        st->alpn = conn.alpn();
+        st->peer_chain = conn.peer_certificates();
+        st->remote = to_asio(conn.remote());
+        for (auto it = dials.begin(); it != dials.end(); ++it) {
+          if (it->handle == conn.handle()) {
+            auto completion = std::move(it->completion);
+            dials.erase(it);
+            completion.complete({}, make_connection(conn.handle()));
+            break;
+          }
+        }
+        break;
+      }
+      case T::stream_opened: st->try_accept_streams(ev.bidi); break;
+      case T::stream_readable: st->try_read(ev.stream_id); break;
+      case T::stream_writable: st->try_write(ev.stream_id); break;
+      case T::streams_available: st->try_open_streams(ev.bidi); break;
+      case T::datagram_received: st->try_datagrams(); break;
+      case T::closed: closed_event = true; break;
+    }
+  }
+  if (closed_event) {
+    for (auto it = dials.begin(); it != dials.end(); ++it) {
+      if (it->handle == conn.handle()) {
+        auto completion = std::move(it->completion);
+        dials.erase(it);
+        completion.complete(conn.close_error(), Connection{});
+        break;
+      }
+    }
+    st->on_closed(&conn);
+  }
+}
+
+void EndpointState::on_incoming() { accept_ready(); }
+
+void EndpointState::accept_ready() {
+  while (!accept_waiters.empty()) {
+    auto handle = core_endpoint->accept();
+    if (!handle) {
+      return;
+    }
+    core::Connection* conn = core_endpoint->find(*handle);
+    if (conn == nullptr) {
+      continue;
+    }
+    auto st = std::make_shared<ConnectionState>(weak_from_this(), *handle, executor);
+    st->alpn = conn->alpn();
+    st->peer_chain = conn->peer_certificates();
+    st->local = local;
+    st->remote = to_asio(conn->remote());
+    st->user_value = conn->user_value();
+    connections.emplace(*handle, st);
+    auto waiter = std::move(accept_waiters.front());
+    accept_waiters.pop_front();
+    waiter.completion.complete({}, make_connection(*handle));
+  }
+}
+
+void EndpointState::on_removed(core::ConnectionHandle handle) {
+  auto it = connections.find(handle);
+  if (it == connections.end()) {
+    return;
+  }
+  auto st = it->second;
+  connections.erase(it);
+  for (auto d = dials.begin(); d != dials.end(); ++d) {
+    if (d->handle == handle) {
+      auto completion = std::move(d->completion);
+      dials.erase(d);
+      completion.complete(make_error_code(errc::connection_closed), Connection{});
+      break;
+    }
+  }
+  st->on_closed(nullptr);
+}
+
+void EndpointState::deliver_non_quic(std::span<const std::uint8_t> data,
+                                     const asio::ip::udp::endpoint& from) {
+  if (!non_quic_readers.empty()) {
+    auto reader = std::move(non_quic_readers.front());
+    non_quic_readers.pop_front();
+    const std::size_t n = std::min(reader.buffer.size(), data.size());
+    std::memcpy(reader.buffer.data(), data.data(), n);
+    ++non_quic_delivered;
+    reader.completion.complete({}, n, from);
+    return;
+  }
+  // As quic-go: nothing is queued before the first reader shows up, and the queue is bounded.
+  if (!non_quic_reader_seen || non_quic_queue.size() >= std::max<std::size_t>(1, config.non_quic_queue)) {
+    ++non_quic_dropped;
+    return;
+  }
+  non_quic_queue.push_back({{data.begin(), data.end()}, from});
+}
+
+void EndpointState::cancel_accept(std::uint64_t id) {
+  for (auto it = accept_waiters.begin(); it != accept_waiters.end(); ++it) {
+    if (it->id == id) {
+      auto completion = std::move(it->completion);
+      accept_waiters.erase(it);
+      completion.complete_cancelled(asio::error::operation_aborted, Connection{});
+      return;
+    }
+  }
+}
+
+void EndpointState::cancel_dial(std::uint64_t id) {
+  for (auto it = dials.begin(); it != dials.end(); ++it) {
+    if (it->id == id) {
+      auto completion = std::move(it->completion);
+      const core::ConnectionHandle handle = it->handle;
+      dials.erase(it);
+      if (core::Connection* conn = core_endpoint->find(handle); conn != nullptr) {
+        conn->close(0, "dial cancelled");
+        schedule_flush();
+      }
+      completion.complete_cancelled(asio::error::operation_aborted, Connection{});
+      return;
+    }
+  }
+}
+
+void EndpointState::cancel_non_quic(std::uint64_t id) {
+  for (auto it = non_quic_readers.begin(); it != non_quic_readers.end(); ++it) {
+    if (it->id == id) {
+      auto completion = std::move(it->completion);
+      non_quic_readers.erase(it);
+      completion.complete_cancelled(asio::error::operation_aborted, 0, asio::ip::udp::endpoint{});
+      return;
+    }
+  }
+}
+
+void EndpointState::close() {
+  if (closed) {
+    return;
+  }
+  // Close the connections while the socket can still carry their CONNECTION_CLOSE.
+  core_endpoint->close_all(now(), *this, *this);
+  closed = true;
+  const std::error_code ec = make_error_code(errc::endpoint_closed);
+  while (!accept_waiters.empty()) {
+    auto w = std::move(accept_waiters.front());
+    accept_waiters.pop_front();
+    w.completion.complete(ec, Connection{});
+  }
+  auto pending = std::move(dials);
+  dials.clear();
+  for (auto& d : pending) {
+    d.completion.complete(ec, Connection{});
+  }
+  while (!non_quic_readers.empty()) {
+    auto r = std::move(non_quic_readers.front());
+    non_quic_readers.pop_front();
+    r.completion.complete(ec, 0, asio::ip::udp::endpoint{});
+  }
+  non_quic_queue.clear();
+  auto remaining = std::move(connections);
+  connections.clear();
+  for (auto& [handle, st] : remaining) {
+    st->on_closed(nullptr);
+  }
+  timer.cancel();
+  std::error_code ignored;
+  socket.close(ignored);
+}
+
+}  // namespace quicreuse::detail
