@@ -224,7 +224,9 @@ TEST_F(Interop, GtlsclientCompletesTheHandshakeWithOurListenerOnH3) {
 }
 
 TEST_F(Interop, OurDialCompletesTheHandshakeWithGtlsserverOnH3) {
-  const auto [key, cert] = make_cert_files();
+  const auto files = make_cert_files();
+  const std::string key = files.first;
+  const std::string cert = files.second;
   // gtlsserver needs its port up front: take a free one from the kernel.
   std::uint16_t port = 0;
   {
