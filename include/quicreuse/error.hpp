@@ -16,7 +16,7 @@
 namespace quicreuse {
 
 // errc lists the conditions that quicreuse itself reports.
-enum class errc {
+enum class errc {  // NOLINT(readability-identifier-naming): named like std::errc
   endpoint_closed = 1,       // the endpoint was closed; pending and later operations fail
   connection_closed,         // the connection was closed locally (see Connection::close_info)
   closed_by_peer,            // the peer closed with code 0 (NO_ERROR or application code 0)

@@ -15,10 +15,10 @@ struct TransportConfig {
   std::uint64_t max_incoming_uni_streams = 5;
   // Flow control: windows start at the initial values and grow (auto-tuning) as the application
   // consumes data quickly, up to the maxima.
-  std::uint64_t initial_stream_window = 512 * 1024;
-  std::uint64_t max_stream_window = 10 * 1024 * 1024;
-  std::uint64_t initial_connection_window = 768 * 1024;
-  std::uint64_t max_connection_window = 15 * 1024 * 1024;
+  std::uint64_t initial_stream_window = std::uint64_t{512} * 1024;
+  std::uint64_t max_stream_window = std::uint64_t{10} * 1024 * 1024;
+  std::uint64_t initial_connection_window = std::uint64_t{768} * 1024;
+  std::uint64_t max_connection_window = std::uint64_t{15} * 1024 * 1024;
   // Timers. A zero keep_alive_period disables keep-alives; they are sent at
   // min(keep_alive_period, max_idle_timeout / 2).
   std::chrono::milliseconds keep_alive_period{15'000};
@@ -29,7 +29,7 @@ struct TransportConfig {
   // RFC 9221 unreliable datagrams.
   bool enable_datagrams = true;
   // Bytes of stream data the application may queue per stream before writes wait.
-  std::size_t stream_send_buffer = 1024 * 1024;
+  std::size_t stream_send_buffer = std::size_t{1024} * 1024;
   // Received datagrams kept until the application reads them (older ones are dropped, counted).
   std::size_t datagram_receive_queue = 128;
   // Datagrams queued for sending (a full queue rejects send_datagram with errc::queue_full).

@@ -1,0 +1,259 @@
+// quicreuse dial: one connection, one stream, the echo checked byte for byte.
+#include "args.hpp"
+#include "commands.hpp"
+#include "common.hpp"
+#include "multiaddr_arg.hpp"
+#include "output.hpp"
+#include "streams.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
+#include <algorithm>
+#include <array>
+
+namespace quicreuse::tool {
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: quicreuse dial MULTIADDR [options]
+
+Dials MULTIADDR, opens one bidirectional stream, sends the message, half-closes, reads the echo
+to FIN and prints it. Exit code 0 if and only if the echo equals what was sent; 1 when the dial,
+the stream or the echo failed, or on timeout; 2 for a bad command line.
+
+options:
+  --alpn P             ALPN to offer (repeatable, in preference order; default echo/1)
+  --message TEXT       send TEXT (default "hello"); the echo is printed
+  --bytes N            send N pseudo-random bytes instead (suffixes K M G, Ki Mi Gi) and print
+                       'echoed N bytes'
+  --listen MULTIADDR   listen there first (echoing, like 'quicreuse listen') and dial from that
+                       socket, so the dial leaves from the listen port
+  --timeout SECONDS    give up after this long (default 10)
+  --insecure           do not verify the server certificate
+  --ca PEM             verify the server certificate with this CA file (default: the system
+                       trust store, which rejects self-signed servers)
+  --server-name NAME   SNI and verified name (default: localhost for loopback addresses, else
+                       the IP address)
+  --qlog-dir DIR       write qlog files to DIR (default: $QLOGDIR when set)
+  --json               print events as JSON lines
+
+example: quicreuse dial /ip4/127.0.0.1/udp/4001/quic-v1 --insecure --message hi
+)";
+
+constexpr std::array<OptionSpec, 10> kOptions{{
+    {"alpn", true, true},
+    {"message", true, false},
+    {"bytes", true, false},
+    {"listen", true, false},
+    {"timeout", true, false},
+    {"insecure", false, false},
+    {"ca", true, false},
+    {"server-name", true, false},
+    {"qlog-dir", true, false},
+    {"json", false, false},
+}};
+
+struct DialArgs {
+  asio::ip::udp::endpoint target;
+  std::vector<std::string> alpns;
+  std::vector<std::uint8_t> payload;
+  bool bytes_mode = false;
+  std::optional<asio::ip::udp::endpoint> listen;
+  double timeout = 10;
+  ClientTlsOptions tls;
+  std::optional<std::string> qlog_dir;
+  Output out;
+};
+
+tl::expected<DialArgs, std::string> parse(const ParsedArgs& p) {
+  DialArgs a;
+  if (p.positionals.size() != 1) {
+    return tl::make_unexpected(
+        std::string("dial needs exactly one MULTIADDR (see 'quicreuse dial --help')"));
+  }
+  auto target = parse_multiaddr(p.positionals[0]);
+  if (!target) {
+    return tl::make_unexpected(target.error());
+  }
+  a.target = *target;
+  if (a.target.port() == 0 || a.target.address().is_unspecified()) {
+    return tl::make_unexpected("cannot dial " + p.positionals[0] +
+                               ": needs a concrete address and a non-zero port");
+  }
+  a.alpns = p.values("alpn");
+  if (a.alpns.empty()) {
+    a.alpns.emplace_back("echo/1");
+  }
+  for (const auto& alpn : a.alpns) {
+    if (alpn.empty() || alpn.size() > 255) {
+      return tl::make_unexpected("bad --alpn '" + alpn + "' (1 to 255 bytes)");
+    }
+  }
+  if (p.has("message") && p.has("bytes")) {
+    return tl::make_unexpected(std::string("--message and --bytes exclude each other"));
+  }
+  if (auto bytes = p.value("bytes")) {
+    const auto n = parse_size(*bytes);
+    if (!n || *n > (std::uint64_t{1} << 32)) {
+      return tl::make_unexpected("bad --bytes '" + *bytes + "' (a size up to 4Gi, e.g. 5000000, 5M, 4Mi)");
+    }
+    a.bytes_mode = true;
+    a.payload = pseudo_random_bytes(static_cast<std::size_t>(*n), *n);
+  } else {
+    a.payload = to_bytes(p.value("message").value_or("hello"));
+  }
+  if (auto listen = p.value("listen")) {
+    auto local = parse_multiaddr(*listen);
+    if (!local) {
+      return tl::make_unexpected("--listen: " + local.error());
+    }
+    if (local->address().is_v6() != a.target.address().is_v6()) {
+      return tl::make_unexpected("--listen " + *listen + " and " + p.positionals[0] +
+                                 " are of different address families");
+    }
+    a.listen = *local;
+  }
+  if (auto timeout = p.value("timeout")) {
+    const auto seconds = parse_seconds(*timeout);
+    if (!seconds) {
+      return tl::make_unexpected("bad --timeout '" + *timeout + "' (seconds, > 0)");
+    }
+    a.timeout = *seconds;
+  }
+  a.tls.insecure = p.has("insecure");
+  a.tls.ca_file = p.value("ca");
+  a.tls.server_name = p.value("server-name");
+  if (a.tls.insecure && a.tls.ca_file) {
+    return tl::make_unexpected(std::string("--insecure and --ca exclude each other"));
+  }
+  if (a.tls.ca_file) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*a.tls.ca_file, ec)) {
+      return tl::make_unexpected("cannot read --ca '" + *a.tls.ca_file + "'");
+    }
+  }
+  a.qlog_dir = p.value("qlog-dir");
+  if (auto error = prepare_qlog_dir(a.qlog_dir)) {
+    return tl::make_unexpected(*error);
+  }
+  a.out.json = p.has("json");
+  return a;
+}
+
+// Dials, sends payload on one stream and returns the echo, or what failed.
+asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> dial_and_echo(
+    std::shared_ptr<Endpoint> ep, asio::ip::udp::endpoint target, TlsClientConfig tls,
+    ClientTlsOptions options, std::vector<std::uint8_t> payload, Output out) {
+  auto conn = co_await ep->dial(target, std::move(tls));
+  if (!conn) {
+    co_return tl::make_unexpected("dial " + format_multiaddr(target) + " failed: " +
+                                  describe_dial_error(conn.error(), options));
+  }
+  if (out.json) {
+    out.emit(Event("connected")
+                 .str("local", format_host_port(ep->local_endpoint()))
+                 .str("remote", format_host_port(conn->remote_endpoint()))
+                 .str("alpn", conn->alpn()),
+             "");
+  }
+  auto echo = co_await round_trip(*conn, std::move(payload));
+  if (!echo) {
+    const CloseInfo info = conn->close_info();
+    std::string why = echo.error();
+    if (info.kind != CloseInfo::Kind::none && info.error) {
+      why += " (connection: " + info.error.message() + ")";
+    }
+    conn->close();
+    co_return tl::make_unexpected(why);
+  }
+  conn->close();
+  co_return std::move(*echo);
+}
+
+std::string describe_mismatch(const std::vector<std::uint8_t>& sent,
+                              const std::vector<std::uint8_t>& got) {
+  const auto diff = std::mismatch(sent.begin(), sent.end(), got.begin(), got.end());
+  return "echo mismatch: sent " + std::to_string(sent.size()) + " bytes, received " +
+         std::to_string(got.size()) + " bytes, first difference at offset " +
+         std::to_string(diff.first - sent.begin());
+}
+
+asio::awaitable<int> dial_main(DialArgs a) {
+  const auto ex = co_await asio::this_coro::executor;
+  EndpointSet set;
+  const EndpointConfig config = endpoint_config(a.qlog_dir);
+  const auto local = a.listen ? *a.listen : any_address_like(a.target);
+  auto ep = set.bind(ex, local, config);
+  if (!ep) {
+    print_error((a.listen ? "cannot listen on " : "cannot bind ") + format_multiaddr(local) +
+                ": " + ep.error().message());
+    co_return kExitUsage;
+  }
+  if (a.listen) {
+    auto identity = load_identity(std::nullopt, std::nullopt);
+    if (!identity) {
+      print_error(identity.error());
+      co_return kExitUsage;
+    }
+    TlsServerConfig tls;
+    tls.default_choice.identity = *identity;
+    tls.default_choice.alpns.emplace_back("echo/1");
+    if (auto r = (*ep)->listen(std::move(tls)); !r) {
+      print_error("cannot listen on " + format_multiaddr(local) + ": " + r.error().message());
+      co_return kExitUsage;
+    }
+    const std::string addr = format_multiaddr((*ep)->local_endpoint());
+    a.out.emit(Event("listening").str("addr", addr), "listening " + addr);
+    asio::co_spawn(ex, echo_server(*ep, a.out), asio::detached);
+  }
+  auto tls = client_tls(a.target, a.alpns, a.tls);
+  const auto payload = a.payload;
+  auto result = co_await with_timeout(
+      dial_and_echo(*ep, a.target, std::move(tls), a.tls, a.payload, a.out),
+      to_duration(a.timeout));
+  set.close_all();
+  if (!result) {
+    print_error("timeout after " + format_seconds(a.timeout) + " s");
+    co_return kExitFailure;
+  }
+  if (!*result) {
+    print_error(result->error());
+    co_return kExitFailure;
+  }
+  const std::vector<std::uint8_t>& echo = **result;
+  const bool same = echo == payload;
+  if (a.bytes_mode) {
+    a.out.emit(Event("echo").num("bytes", echo.size()).boolean("match", same),
+               "echoed " + std::to_string(echo.size()) + " bytes");
+  } else {
+    a.out.emit(Event("echo").str("text", to_text(echo)).boolean("match", same), to_text(echo));
+  }
+  if (!same) {
+    print_error(describe_mismatch(payload, echo));
+    co_return kExitFailure;
+  }
+  co_return kExitOk;
+}
+
+}  // namespace
+
+int run_dial(std::span<const std::string> args) {
+  auto parsed = parse_args(args, kOptions, "dial");
+  if (!parsed) {
+    print_error(parsed.error());
+    return kExitUsage;
+  }
+  if (parsed->help) {
+    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+    return kExitOk;
+  }
+  auto a = parse(*parsed);
+  if (!a) {
+    print_error(a.error());
+    return kExitUsage;
+  }
+  asio::io_context io;
+  return run_to_completion(io, dial_main(std::move(*a)));
+}
+
+}  // namespace quicreuse::tool

@@ -1,0 +1,142 @@
+#include "streams.hpp"
+
+#include "multiaddr_arg.hpp"
+
+#include <quicreuse/stun.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+namespace quicreuse::tool {
+
+using asio::experimental::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+constexpr std::size_t kEchoBuffer = 256 * 1024;
+}  // namespace
+
+asio::awaitable<void> echo_stream(Stream stream) {
+  std::vector<std::uint8_t> buf(kEchoBuffer);
+  for (;;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+    if (ec == asio::error::eof) {
+      (void)stream.shutdown_send();
+      co_return;
+    }
+    if (ec) {
+      co_return;
+    }
+    auto [wec, written] =
+        co_await asio::async_write(stream, asio::buffer(buf.data(), n), as_tuple(use_awaitable));
+    if (wec) {
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> echo_connection(Connection conn) {
+  for (;;) {
+    auto [ec, stream] = co_await conn.async_accept_stream(as_tuple(use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    asio::co_spawn(conn.get_executor(), echo_stream(std::move(stream)), asio::detached);
+  }
+}
+
+namespace {
+
+asio::awaitable<void> serve_connection(Connection conn, Output out) {
+  const std::string remote = format_host_port(conn.remote_endpoint());
+  const std::string alpn = conn.alpn();
+  out.emit(Event("accepted").str("remote", remote).str("alpn", alpn),
+           "accepted " + remote + " alpn=" + alpn);
+  co_await echo_connection(std::move(conn));
+}
+
+}  // namespace
+
+asio::awaitable<void> echo_server(std::shared_ptr<Endpoint> ep, Output out) {
+  for (;;) {
+    auto [ec, conn] = co_await ep->async_accept(as_tuple(use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    asio::co_spawn(ep->get_executor(), serve_connection(std::move(conn), out), asio::detached);
+  }
+}
+
+asio::awaitable<std::error_code> read_to_end(Stream& stream, std::vector<std::uint8_t>& out) {
+  std::vector<std::uint8_t> buf(kEchoBuffer);
+  for (;;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+    if (ec == asio::error::eof) {
+      co_return std::error_code{};
+    }
+    if (ec) {
+      co_return ec;
+    }
+    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+}
+
+asio::awaitable<std::error_code> write_and_finish(Stream& stream,
+                                                  const std::vector<std::uint8_t>& data) {
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(data), as_tuple(use_awaitable));
+  if (ec) {
+    co_return ec;
+  }
+  auto r = stream.shutdown_send();
+  co_return r ? std::error_code{} : r.error();
+}
+
+asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> round_trip(
+    Connection conn, std::vector<std::uint8_t> data) {
+  using namespace asio::experimental::awaitable_operators;
+  auto [ec, stream] = co_await conn.async_open_stream(as_tuple(use_awaitable));
+  if (ec) {
+    co_return tl::make_unexpected("cannot open a stream: " + ec.message());
+  }
+  std::vector<std::uint8_t> received;
+  // Read while writing: a large echo comes back while we send (flow control would stall).
+  auto [write_error, read_error] =
+      co_await (write_and_finish(stream, data) && read_to_end(stream, received));
+  if (write_error) {
+    co_return tl::make_unexpected("stream write failed: " + write_error.message());
+  }
+  if (read_error) {
+    co_return tl::make_unexpected("stream read failed: " + read_error.message());
+  }
+  co_return received;
+}
+
+asio::awaitable<void> stun_responder(std::shared_ptr<Endpoint> ep, StunObserver observer) {
+  std::vector<std::uint8_t> buf(2048);
+  for (;;) {
+    auto [ec, n, from] =
+        co_await ep->async_read_non_quic_packet(asio::buffer(buf), as_tuple(use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    auto response = stun::make_binding_response(std::span<const std::uint8_t>(buf.data(), n), from);
+    if (!response) {
+      continue;
+    }
+    if (ep->write_to(*response, from) && observer) {
+      observer(from);
+    }
+  }
+}
+
+std::string to_text(const std::vector<std::uint8_t>& bytes) {
+  return {bytes.begin(), bytes.end()};
+}
+
+std::vector<std::uint8_t> to_bytes(std::string_view text) { return {text.begin(), text.end()}; }
+
+}  // namespace quicreuse::tool

@@ -1,0 +1,50 @@
+// Stream-level building blocks: echo service, request/response round trips, STUN answering.
+#pragma once
+
+#include <quicreuse/connection.hpp>
+#include <quicreuse/endpoint.hpp>
+#include <quicreuse/stream.hpp>
+
+#include "output.hpp"
+
+#include <asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace quicreuse::tool {
+
+// Echoes one stream: every byte read is written back; the peer's FIN is answered with FIN.
+asio::awaitable<void> echo_stream(Stream stream);
+// Echoes every bidirectional stream the peer opens on conn, until it closes.
+asio::awaitable<void> echo_connection(Connection conn);
+
+// Accepts connections on ep until it closes; prints `accepted <ip:port> alpn=<P>` for each and
+// echoes its streams.
+asio::awaitable<void> echo_server(std::shared_ptr<Endpoint> ep, Output out);
+
+// Reads stream to its FIN, appending to out. Errors: the read error (not eof).
+asio::awaitable<std::error_code> read_to_end(Stream& stream, std::vector<std::uint8_t>& out);
+// Writes data to stream and half-closes it.
+asio::awaitable<std::error_code> write_and_finish(Stream& stream,
+                                                  const std::vector<std::uint8_t>& data);
+
+// Opens a stream on conn, sends data and half-closes while reading the answer to FIN.
+// Returns the answer, or a one-line description of what failed.
+asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> round_trip(
+    Connection conn, std::vector<std::uint8_t> data);
+
+// Called for each STUN Binding Request answered, with the requester's address.
+using StunObserver = std::function<void(const asio::ip::udp::endpoint& from)>;
+// Answers STUN Binding Requests that arrive on ep as non-QUIC packets until ep closes; other
+// non-QUIC datagrams are dropped.
+asio::awaitable<void> stun_responder(std::shared_ptr<Endpoint> ep, StunObserver observer);
+
+std::string to_text(const std::vector<std::uint8_t>& bytes);
+std::vector<std::uint8_t> to_bytes(std::string_view text);
+
+}  // namespace quicreuse::tool
