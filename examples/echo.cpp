@@ -20,7 +20,7 @@ using asio::use_awaitable;
 
 // Echoes one stream until the peer's FIN, then sends FIN.
 asio::awaitable<void> echo(quicreuse::Stream stream) {
-  std::vector<char> buf(16 * 1024);
+  std::vector<char> buf(std::size_t{16} * 1024);
   for (;;) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
     if (ec) {  // asio::error::eof after the FIN, or the stream/connection error
@@ -71,7 +71,7 @@ asio::awaitable<void> client(quicreuse::Endpoint& ep) {
   ep.close();  // ends serve() and the program
 }
 
-int main() {
+int main() try {
   asio::io_context io;
   auto ep = quicreuse::Endpoint::bind(io.get_executor(),
                                       {asio::ip::make_address("127.0.0.1"), 0});
@@ -95,4 +95,7 @@ int main() {
   asio::co_spawn(io, client(*ep), asio::detached);
   io.run();
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
 }

@@ -48,7 +48,7 @@ class Connection {
   using executor_type = asio::any_io_executor;
 
  private:
-  using StreamStarter = void (*)(std::shared_ptr<detail::ConnectionRef>, bool,
+  using StreamStarter = void (*)(const std::shared_ptr<detail::ConnectionRef>&, bool,
                                  detail::StreamCompletion);
   template <class CompletionToken>
   auto initiate_stream(CompletionToken& token, StreamStarter starter, bool bidi);
@@ -136,13 +136,13 @@ class Connection {
   friend bool operator==(const Connection& a, const Connection& b) noexcept;
 
  private:
-  static void start_accept(std::shared_ptr<detail::ConnectionRef> ref, bool bidi,
+  static void start_accept(const std::shared_ptr<detail::ConnectionRef>& ref, bool bidi,
                            detail::StreamCompletion c);
-  static void start_open(std::shared_ptr<detail::ConnectionRef> ref, bool bidi,
+  static void start_open(const std::shared_ptr<detail::ConnectionRef>& ref, bool bidi,
                          detail::StreamCompletion c);
-  static void start_receive_datagram(std::shared_ptr<detail::ConnectionRef> ref,
+  static void start_receive_datagram(const std::shared_ptr<detail::ConnectionRef>& ref,
                                      detail::DatagramCompletion c);
-  static void start_wait_closed(std::shared_ptr<detail::ConnectionRef> ref,
+  static void start_wait_closed(const std::shared_ptr<detail::ConnectionRef>& ref,
                                 detail::ErrorCompletion c);
 
   std::shared_ptr<detail::ConnectionRef> ref_;

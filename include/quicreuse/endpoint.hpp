@@ -159,7 +159,7 @@ class Endpoint {
   auto async_dial(const asio::ip::udp::endpoint& remote, TlsClientConfig tls, DialOptions options,
                   CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, Connection)>(
-        [](auto handler, std::shared_ptr<detail::EndpointState> s, asio::ip::udp::endpoint to,
+        [](auto handler, std::shared_ptr<detail::EndpointState> s, const asio::ip::udp::endpoint& to,
            TlsClientConfig config, DialOptions opts, executor_type ex) {
           start_dial(std::move(s), to, std::move(config), std::move(opts),
                      detail::ConnectionCompletion(std::move(handler), ex));
@@ -212,12 +212,13 @@ class Endpoint {
 
  private:
   explicit Endpoint(std::shared_ptr<detail::EndpointState> state) : state_(std::move(state)) {}
-  static void start_accept(std::shared_ptr<detail::EndpointState> s,
+  static void start_accept(const std::shared_ptr<detail::EndpointState>& s,
                            detail::ConnectionCompletion c);
-  static void start_dial(std::shared_ptr<detail::EndpointState> s,
-                         const asio::ip::udp::endpoint& remote, TlsClientConfig tls,
+  static void start_dial(const std::shared_ptr<detail::EndpointState>& s,
+                         const asio::ip::udp::endpoint& remote, const TlsClientConfig& tls,
                          DialOptions options, detail::ConnectionCompletion c);
-  static void start_read_non_quic(std::shared_ptr<detail::EndpointState> s, asio::mutable_buffer b,
+  static void start_read_non_quic(const std::shared_ptr<detail::EndpointState>& s,
+                                  asio::mutable_buffer b,
                                   detail::PacketCompletion c);
 
   std::shared_ptr<detail::EndpointState> state_;

@@ -87,9 +87,9 @@ class Stream {
   void close() noexcept { handle_.reset(); }
 
  private:
-  static void start_read(std::shared_ptr<detail::StreamHandle> h,
+  static void start_read(const std::shared_ptr<detail::StreamHandle>& h,
                          std::vector<asio::mutable_buffer> bufs, detail::SizeCompletion c);
-  static void start_write(std::shared_ptr<detail::StreamHandle> h,
+  static void start_write(const std::shared_ptr<detail::StreamHandle>& h,
                           std::vector<asio::const_buffer> bufs, detail::SizeCompletion c);
 
   std::shared_ptr<detail::StreamHandle> handle_;

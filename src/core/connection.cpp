@@ -571,10 +571,12 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
   const std::size_t path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
   const std::size_t max_packets =
       std::clamp<std::size_t>(ngtcp2_conn_get_send_quantum(conn_) / max_udp, 1, kMaxPacketsPerWrite);
-  if (tx_buffer_.size() < max_packets * max_udp) {
-    tx_buffer_.resize(kMaxPacketsPerWrite * max_udp);
+  // One transmit buffer per endpoint, not per connection: the sink consumes packets at once.
+  std::vector<std::uint8_t>& tx_buffer = host_.tx_buffer();
+  if (tx_buffer.size() < kMaxPacketsPerWrite * max_udp) {
+    tx_buffer.resize(kMaxPacketsPerWrite * max_udp);
   }
-  std::uint8_t* const tx = tx_buffer_.data();
+  std::uint8_t* const tx = tx_buffer.data();
   std::size_t pos = 0;
   std::size_t batch_count = 0;
   std::size_t segment = 0;

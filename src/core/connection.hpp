@@ -93,6 +93,9 @@ class ConnectionHost {
   virtual const StaticKey& reset_key() const = 0;
   virtual const StaticKey& token_key() const = 0;
   virtual std::size_t cid_length() const = 0;
+  // Returns a scratch buffer for outgoing packets, shared by the endpoint's connections (its
+  // contents are only valid during one write()).
+  virtual std::vector<std::uint8_t>& tx_buffer() = 0;
 };
 
 // ConnectionEvent is a change the application may be waiting for.
@@ -355,7 +358,6 @@ class Connection {
   std::uint64_t packets_received_ = 0;
   std::uint64_t datagrams_dropped_ = 0;
 
-  std::vector<std::uint8_t> tx_buffer_;
   std::unique_ptr<QlogWriter> qlog_;
   ngtcp2_crypto_conn_ref conn_ref_{};
   TlsSessionPtr tls_;       // destroyed after conn_ (declared before it)

@@ -152,6 +152,9 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
         if (info.version == 0 || datagram.size() < kMinInitialSize) {
           return drop(DropReason::unsupported_version);
         }
+        if (!reset_limiter_.try_take(now)) {
+          return drop(DropReason::reset_rate_limited);
+        }
         return send_version_negotiation(info, remote, sink);
       }
       return accept_initial(now, remote, datagram, sink);

@@ -190,6 +190,7 @@ class Endpoint final : public ConnectionHost {
   const StaticKey& reset_key() const override { return config_.reset_key; }
   const StaticKey& token_key() const override { return config_.token_key; }
   std::size_t cid_length() const override { return config_.cid_length; }
+  std::vector<std::uint8_t>& tx_buffer() override { return tx_buffer_; }
 
  private:
   DatagramOutcome drop(DropReason reason) noexcept;
@@ -232,6 +233,8 @@ class Endpoint final : public ConnectionHost {
   std::unordered_map<ConnectionHandle, Timestamp> armed_;  // the live timer of each connection
   std::unordered_map<SocketAddress, std::vector<std::uint8_t>, AddressHash> tokens_;
   std::deque<SocketAddress> token_order_;
+  std::vector<std::uint8_t> tx_buffer_;
+  // Stateless responses (resets, Version Negotiation) share one rate limit.
   TokenBucket reset_limiter_;
   EndpointStats stats_;
 };

@@ -13,8 +13,8 @@ namespace {
 
 class QuicreuseCategory final : public std::error_category {
  public:
-  const char* name() const noexcept override { return "quicreuse"; }
-  std::string message(int value) const override {
+  [[nodiscard]] const char* name() const noexcept override { return "quicreuse"; }
+  [[nodiscard]] std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
       case errc::endpoint_closed: return "endpoint closed";
       case errc::connection_closed: return "connection closed";
@@ -54,8 +54,8 @@ std::string hex(std::uint64_t v) {
 
 class TransportCategory final : public std::error_category {
  public:
-  const char* name() const noexcept override { return "quic-transport"; }
-  std::string message(int value) const override {
+  [[nodiscard]] const char* name() const noexcept override { return "quic-transport"; }
+  [[nodiscard]] std::string message(int value) const override {
     auto code = static_cast<std::uint64_t>(static_cast<unsigned>(value));
     static constexpr const char* kNames[] = {
         "NO_ERROR",           "INTERNAL_ERROR",           "CONNECTION_REFUSED",
@@ -80,22 +80,22 @@ class TransportCategory final : public std::error_category {
 
 class ApplicationCategory final : public std::error_category {
  public:
-  const char* name() const noexcept override { return "quic-application"; }
-  std::string message(int value) const override {
+  [[nodiscard]] const char* name() const noexcept override { return "quic-application"; }
+  [[nodiscard]] std::string message(int value) const override {
     return "application error " + hex(static_cast<unsigned>(value));
   }
 };
 
 class Ngtcp2Category final : public std::error_category {
  public:
-  const char* name() const noexcept override { return "ngtcp2"; }
-  std::string message(int value) const override { return ngtcp2_strerror(value); }
+  [[nodiscard]] const char* name() const noexcept override { return "ngtcp2"; }
+  [[nodiscard]] std::string message(int value) const override { return ngtcp2_strerror(value); }
 };
 
 class GnutlsCategory final : public std::error_category {
  public:
-  const char* name() const noexcept override { return "gnutls"; }
-  std::string message(int value) const override { return gnutls_strerror(value); }
+  [[nodiscard]] const char* name() const noexcept override { return "gnutls"; }
+  [[nodiscard]] std::string message(int value) const override { return gnutls_strerror(value); }
 };
 
 int clamp_code(std::uint64_t code) {

@@ -19,6 +19,21 @@ constexpr std::size_t kMaxAlpnLength = 255;
 
 std::error_code gnutls_error(int rv) { return {rv, gnutls_category()}; }
 
+// Parses kPriority once (GnuTLS priority caches are immutable and may be shared by sessions).
+gnutls_priority_t shared_priority() {
+  struct Cache {
+    gnutls_priority_t priority = nullptr;
+    Cache() { gnutls_priority_init(&priority, kPriority, nullptr); }
+    Cache(const Cache&) = delete;
+    Cache& operator=(const Cache&) = delete;
+    Cache(Cache&&) = delete;
+    Cache& operator=(Cache&&) = delete;
+    ~Cache() { gnutls_priority_deinit(priority); }
+  };
+  static const Cache cache;  // thread-safe initialisation
+  return cache.priority;
+}
+
 Connection* connection_of(gnutls_session_t session) {
   auto* ref = static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(session));
   return ref == nullptr ? nullptr : static_cast<Connection*>(ref->user_data);
@@ -67,7 +82,10 @@ Result<TlsSessionPtr> new_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_r
     return fail(gnutls_error(rv));
   }
   TlsSessionPtr session(raw);
-  if (int rv = gnutls_priority_set_direct(raw, kPriority, nullptr); rv < 0) {
+  gnutls_priority_t priority = shared_priority();
+  if (int rv = priority != nullptr ? gnutls_priority_set(raw, priority)
+                                   : gnutls_priority_set_direct(raw, kPriority, nullptr);
+      rv < 0) {
     return fail(gnutls_error(rv));
   }
   const int rv = server ? ngtcp2_crypto_gnutls_configure_server_session(raw)

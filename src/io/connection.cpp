@@ -339,7 +339,7 @@ Connection::Connection(std::shared_ptr<detail::ConnectionRef> ref) : ref_(std::m
 
 Connection::executor_type Connection::get_executor() const { return ref_->state->executor; }
 
-void Connection::start_accept(std::shared_ptr<detail::ConnectionRef> ref, bool bidi,
+void Connection::start_accept(const std::shared_ptr<detail::ConnectionRef>& ref, bool bidi,
                               detail::StreamCompletion c) {
   auto& st = ref->state;
   if (st->closed()) {
@@ -356,7 +356,7 @@ void Connection::start_accept(std::shared_ptr<detail::ConnectionRef> ref, bool b
   detail::park_stream_op(st, bidi ? st->accept_bidi : st->accept_uni, std::move(c));
 }
 
-void Connection::start_open(std::shared_ptr<detail::ConnectionRef> ref, bool bidi,
+void Connection::start_open(const std::shared_ptr<detail::ConnectionRef>& ref, bool bidi,
                             detail::StreamCompletion c) {
   auto& st = ref->state;
   if (st->closed()) {
@@ -379,7 +379,7 @@ void Connection::start_open(std::shared_ptr<detail::ConnectionRef> ref, bool bid
   detail::park_stream_op(st, queue, std::move(c));
 }
 
-void Connection::start_receive_datagram(std::shared_ptr<detail::ConnectionRef> ref,
+void Connection::start_receive_datagram(const std::shared_ptr<detail::ConnectionRef>& ref,
                                         detail::DatagramCompletion c) {
   auto& st = ref->state;
   core::Connection* core = st->core();
@@ -398,7 +398,7 @@ void Connection::start_receive_datagram(std::shared_ptr<detail::ConnectionRef> r
   st->datagram_waiters.push_back({id, std::move(c)});
 }
 
-void Connection::start_wait_closed(std::shared_ptr<detail::ConnectionRef> ref,
+void Connection::start_wait_closed(const std::shared_ptr<detail::ConnectionRef>& ref,
                                    detail::ErrorCompletion c) {
   auto& st = ref->state;
   if (st->closed()) {

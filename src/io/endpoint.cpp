@@ -28,7 +28,9 @@ core::EndpointConfig core_config_of(const EndpointConfig& config) {
   c.accept_queue = config.accept_queue;
   std::optional<std::filesystem::path> qlog_dir = config.qlog_dir;
   if (!qlog_dir) {
-    if (const char* env = std::getenv("QLOGDIR"); env != nullptr && *env != '\0') {
+    // Read once per endpoint creation; nothing in the library modifies the environment.
+    if (const char* env = std::getenv("QLOGDIR");  // NOLINT(concurrency-mt-unsafe)
+        env != nullptr && *env != '\0') {
       qlog_dir = env;
     }
   }
@@ -151,7 +153,7 @@ void Endpoint::stop_listening() {
   }
 }
 
-void Endpoint::start_accept(std::shared_ptr<detail::EndpointState> s,
+void Endpoint::start_accept(const std::shared_ptr<detail::EndpointState>& s,
                             detail::ConnectionCompletion c) {
   if (s->closed) {
     c.complete(make_error_code(errc::endpoint_closed), Connection{});
@@ -171,8 +173,8 @@ void Endpoint::start_accept(std::shared_ptr<detail::EndpointState> s,
   s->accept_ready();
 }
 
-void Endpoint::start_dial(std::shared_ptr<detail::EndpointState> s,
-                          const asio::ip::udp::endpoint& remote, TlsClientConfig tls,
+void Endpoint::start_dial(const std::shared_ptr<detail::EndpointState>& s,
+                          const asio::ip::udp::endpoint& remote, const TlsClientConfig& tls,
                           DialOptions options, detail::ConnectionCompletion c) {
   if (s->closed) {
     c.complete(make_error_code(errc::endpoint_closed), Connection{});
@@ -207,7 +209,7 @@ void Endpoint::start_dial(std::shared_ptr<detail::EndpointState> s,
   s->process();
 }
 
-void Endpoint::start_read_non_quic(std::shared_ptr<detail::EndpointState> s,
+void Endpoint::start_read_non_quic(const std::shared_ptr<detail::EndpointState>& s,
                                    asio::mutable_buffer b, detail::PacketCompletion c) {
   if (s->closed) {
     c.complete(make_error_code(errc::endpoint_closed), 0, asio::ip::udp::endpoint{});

@@ -16,7 +16,7 @@ Stream::executor_type Stream::get_executor() const { return handle_->ref->state-
 
 std::int64_t Stream::id() const noexcept { return handle_ ? handle_->id : -1; }
 
-void Stream::start_read(std::shared_ptr<detail::StreamHandle> h,
+void Stream::start_read(const std::shared_ptr<detail::StreamHandle>& h,
                         std::vector<asio::mutable_buffer> bufs, detail::SizeCompletion c) {
   auto& st = h->ref->state;
   if (asio::buffer_size(bufs) == 0) {
@@ -37,7 +37,7 @@ void Stream::start_read(std::shared_ptr<detail::StreamHandle> h,
   st->try_read(h->id);
 }
 
-void Stream::start_write(std::shared_ptr<detail::StreamHandle> h,
+void Stream::start_write(const std::shared_ptr<detail::StreamHandle>& h,
                          std::vector<asio::const_buffer> bufs, detail::SizeCompletion c) {
   auto& st = h->ref->state;
   if (asio::buffer_size(bufs) == 0) {

@@ -41,7 +41,7 @@ std::optional<std::vector<std::uint8_t>> make_binding_response(
     return std::nullopt;
   }
   std::vector<std::uint8_t> attr;
-  const std::uint16_t xport = static_cast<std::uint16_t>(mapped.port() ^ 0x2112);
+  const auto xport = static_cast<std::uint16_t>(mapped.port() ^ 0x2112);
   if (mapped.address().is_v4()) {
     attr = {0x00, 0x01};
     put16(attr, xport);

@@ -7,7 +7,9 @@
 
 namespace quicreuse::tool {
 
-bool ParsedArgs::has(std::string_view name) const { return options_.find(name) != options_.end(); }
+bool ParsedArgs::has(std::string_view name) const {
+  return options_.find(name) != options_.end();
+}
 
 std::optional<std::string> ParsedArgs::value(std::string_view name) const {
   const auto it = options_.find(name);
@@ -50,7 +52,10 @@ tl::expected<ParsedArgs, std::string> parse_args(std::span<const std::string> ar
       continue;
     }
     if (arg.size() < 3 || arg[1] != '-') {
-      return tl::make_unexpected("unknown option '" + arg + "'" + see);
+      std::string what = "unknown option '" + arg;
+      what += "'";
+      what += see;
+      return tl::make_unexpected(what);
     }
     std::string_view name(arg);
     name.remove_prefix(2);

@@ -27,8 +27,7 @@ std::string certificate_common_name(const std::vector<std::uint8_t>& der) {
   }
   char buf[256];
   std::size_t size = sizeof buf;
-  if (gnutls_x509_crt_get_dn_by_oid(crt.get(), GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &size) <
-      0) {
+  if (gnutls_x509_crt_get_dn_by_oid(crt.get(), GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &size) < 0) {
     return "?";
   }
   return {buf, size};

@@ -18,8 +18,8 @@
 namespace quicreuse::tool {
 namespace {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 using asio::ip::udp;
 
 constexpr std::string_view kUsage = R"(usage: quicreuse demo
@@ -46,13 +46,16 @@ struct Demo {
   std::shared_ptr<Endpoint> a;       // the shared-port endpoint: echo/1 + chat/1 + STUN + dials
   std::shared_ptr<Endpoint> client;  // plays the remote clients of steps 2 to 4
   std::shared_ptr<Endpoint> b;       // a second node, dialed from A's listening socket
-  std::shared_ptr<std::vector<udp::endpoint>> b_observed = std::make_shared<std::vector<udp::endpoint>>();
+  std::shared_ptr<std::vector<udp::endpoint>> b_observed =
+      std::make_shared<std::vector<udp::endpoint>>();
   std::shared_ptr<int> stun_answered = std::make_shared<int>(0);
   int passed = 0;
   int failed = 0;
 };
 
-void say(std::string_view line) { print_line(line); }
+void say(std::string_view line) {
+  print_line(line);
+}
 
 void step_result(Demo& d, bool ok, std::string_view why) {
   if (ok) {
@@ -129,8 +132,8 @@ asio::awaitable<void> serve_b(std::shared_ptr<Endpoint> ep,
 
 TlsServerConfig a_tls(const Identities& ids) {
   TlsServerConfig tls;
-  tls.select = [echo = ids.echo, chat = ids.chat](
-                   const ClientHelloInfo& hello) -> Result<TlsServerChoice> {
+  tls.select = [echo = ids.echo,
+                chat = ids.chat](const ClientHelloInfo& hello) -> Result<TlsServerChoice> {
     for (const auto& alpn : hello.alpns) {
       if (alpn == "echo/1" || alpn == "chat/1") {
         TlsServerChoice choice;
@@ -273,8 +276,8 @@ asio::awaitable<std::string> dial_from_listen_port(Demo& d) {
   if (!reply) {
     co_return reply.error();
   }
-  say("    A dialed B (" + format_multiaddr(d.b->local_endpoint()) + ") from its listening socket " +
-      format_host_port(local));
+  say("    A dialed B (" + format_multiaddr(d.b->local_endpoint()) +
+      ") from its listening socket " + format_host_port(local));
   say("    B answered: \"" + to_text(*reply) + "\"");
   const std::string expected = "you came from " + format_host_port(d.a->local_endpoint());
   if (to_text(*reply) != expected) {
@@ -359,15 +362,15 @@ asio::awaitable<int> demo_main(Identities ids) {
 
   say("[2] a client dials A with echo/1 and gets its echo");
   {
-    auto error = co_await bounded(protocol_client(d, "echo/1", "hello over echo/1",
-                                                  "hello over echo/1", d.ids.echo));
+    auto error = co_await bounded(
+        protocol_client(d, "echo/1", "hello over echo/1", "hello over echo/1", d.ids.echo));
     step_result(d, error.empty(), error);
   }
 
   say("[3] a client dials A with chat/1 and gets a chat answer, on the same port");
   {
-    auto error = co_await bounded(protocol_client(d, "chat/1", "hi there", "chat: hi there",
-                                                  d.ids.chat));
+    auto error =
+        co_await bounded(protocol_client(d, "chat/1", "hi there", "chat: hi there", d.ids.chat));
     step_result(d, error.empty(), error);
   }
 

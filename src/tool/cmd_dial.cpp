@@ -95,7 +95,8 @@ tl::expected<DialArgs, std::string> parse(const ParsedArgs& p) {
   if (auto bytes = p.value("bytes")) {
     const auto n = parse_size(*bytes);
     if (!n || *n > (std::uint64_t{1} << 32)) {
-      return tl::make_unexpected("bad --bytes '" + *bytes + "' (a size up to 4Gi, e.g. 5000000, 5M, 4Mi)");
+      return tl::make_unexpected("bad --bytes '" + *bytes +
+                                 "' (a size up to 4Gi, e.g. 5000000, 5M, 4Mi)");
     }
     a.bytes_mode = true;
     a.payload = pseudo_random_bytes(static_cast<std::size_t>(*n), *n);
@@ -146,8 +147,8 @@ asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> dial_and_e
     ClientTlsOptions options, std::vector<std::uint8_t> payload, Output out) {
   auto conn = co_await ep->dial(target, std::move(tls));
   if (!conn) {
-    co_return tl::make_unexpected("dial " + format_multiaddr(target) + " failed: " +
-                                  describe_dial_error(conn.error(), options));
+    co_return tl::make_unexpected("dial " + format_multiaddr(target) +
+                                  " failed: " + describe_dial_error(conn.error(), options));
   }
   if (out.json) {
     out.emit(Event("connected")
@@ -185,8 +186,8 @@ asio::awaitable<int> dial_main(DialArgs a) {
   const auto local = a.listen ? *a.listen : any_address_like(a.target);
   auto ep = set.bind(ex, local, config);
   if (!ep) {
-    print_error((a.listen ? "cannot listen on " : "cannot bind ") + format_multiaddr(local) +
-                ": " + ep.error().message());
+    print_error((a.listen ? "cannot listen on " : "cannot bind ") + format_multiaddr(local) + ": " +
+                ep.error().message());
     co_return kExitUsage;
   }
   if (a.listen) {
@@ -208,9 +209,9 @@ asio::awaitable<int> dial_main(DialArgs a) {
   }
   auto tls = client_tls(a.target, a.alpns, a.tls);
   const auto payload = a.payload;
-  auto result = co_await with_timeout(
-      dial_and_echo(*ep, a.target, std::move(tls), a.tls, a.payload, a.out),
-      to_duration(a.timeout));
+  auto result =
+      co_await with_timeout(dial_and_echo(*ep, a.target, std::move(tls), a.tls, a.payload, a.out),
+                            to_duration(a.timeout));
   set.close_all();
   if (!result) {
     print_error("timeout after " + format_seconds(a.timeout) + " s");

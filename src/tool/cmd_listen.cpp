@@ -22,8 +22,8 @@
 namespace quicreuse::tool {
 namespace {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 
 constexpr std::string_view kUsage = R"(usage: quicreuse listen MULTIADDR... [options]
 
@@ -75,7 +75,9 @@ struct ListenArgs {
   Output out;
 };
 
-bool valid_alpn(const std::string& alpn) { return !alpn.empty() && alpn.size() <= 255; }
+bool valid_alpn(const std::string& alpn) {
+  return !alpn.empty() && alpn.size() <= 255;
+}
 
 tl::expected<ListenArgs, std::string> parse(const ParsedArgs& p) {
   ListenArgs a;
@@ -83,7 +85,8 @@ tl::expected<ListenArgs, std::string> parse(const ParsedArgs& p) {
     return tl::make_unexpected(std::string("--metrics is not available yet"));
   }
   if (p.positionals.empty()) {
-    return tl::make_unexpected(std::string("listen needs at least one MULTIADDR (see 'quicreuse listen --help')"));
+    return tl::make_unexpected(
+        std::string("listen needs at least one MULTIADDR (see 'quicreuse listen --help')"));
   }
   for (const auto& text : p.positionals) {
     auto ep = parse_multiaddr(text);
@@ -168,8 +171,7 @@ asio::awaitable<void> dial_task(std::shared_ptr<Endpoint> ep, asio::ip::udp::end
   auto result = co_await with_timeout(dial_and_send(ep, target, std::move(tls), options, "hello"),
                                       kDialTimeout);
   if (!result) {
-    result = tl::make_unexpected("timeout after " +
-                                 std::to_string(kDialTimeout.count()) + " s");
+    result = tl::make_unexpected("timeout after " + std::to_string(kDialTimeout.count()) + " s");
   }
   if (*result) {
     out.emit(Event("dial_reply").str("from", from).str("to", to).str("text", **result),
@@ -220,8 +222,7 @@ asio::awaitable<int> listen_main(ListenArgs a) {
   if (a.dial) {
     for (const auto& ep : set.endpoints()) {
       if (ep->local_endpoint().address().is_v6() == a.dial->address().is_v6()) {
-        asio::co_spawn(ex, dial_task(ep, *a.dial, a.dial_alpn, a.dial_tls, a.out),
-                       asio::detached);
+        asio::co_spawn(ex, dial_task(ep, *a.dial, a.dial_alpn, a.dial_tls, a.out), asio::detached);
         break;
       }
     }

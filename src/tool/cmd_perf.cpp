@@ -25,13 +25,12 @@
 #include <array>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 
 namespace quicreuse::tool {
 namespace {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kUsage = R"(usage: quicreuse perf server MULTIADDR... [options]
@@ -84,7 +83,7 @@ constexpr std::array<OptionSpec, 9> kClientOptions{{
 }};
 
 constexpr std::string_view kPerfAlpn = "perf/1";
-constexpr std::size_t kChunk = 256 * 1024;
+constexpr std::size_t kChunk = std::size_t{256} * 1024;
 constexpr std::uint64_t kDefaultSize = 10'000'000;
 constexpr double kDefaultTimeout = 60;
 
@@ -350,17 +349,12 @@ asio::awaitable<std::string> perf_exchange(Connection conn, Transfer t) {
 asio::awaitable<std::string> perf_connection(std::shared_ptr<Endpoint> ep,
                                              asio::ip::udp::endpoint target, TlsClientConfig tls,
                                              ClientTlsOptions options, Transfer t) {
-  const auto t0 = Clock::now();
   auto conn = co_await ep->dial(target, std::move(tls));
-  const auto t1 = Clock::now();
   if (!conn) {
-    co_return "dial " + format_multiaddr(target) + " failed: " +
-        describe_dial_error(conn.error(), options);
+    co_return "dial " + format_multiaddr(target) +
+        " failed: " + describe_dial_error(conn.error(), options);
   }
   std::string error = co_await perf_exchange(*conn, t);
-  if (std::getenv("QR_DEBUG") != nullptr) {
-    std::fprintf(stderr, "dial %.3f ms exchange %.3f ms\n", std::chrono::duration<double, std::milli>(t1 - t0).count(), std::chrono::duration<double, std::milli>(Clock::now() - t1).count());
-  }
   if (!error.empty()) {
     const CloseInfo info = conn->close_info();
     if (info.kind != CloseInfo::Kind::none && info.error) {
@@ -387,7 +381,7 @@ asio::awaitable<std::string> run_throughput(std::shared_ptr<Endpoint> ep, Client
   const Transfer transfer = make_transfer(a.upload, a.download, p);
   for (std::uint64_t i = 0; i < a.conns; ++i) {
     asio::co_spawn(ex, perf_connection(ep, a.target, tls, a.tls, transfer),
-                   [join](std::exception_ptr e, std::string error) {
+                   [join](const std::exception_ptr& e, std::string error) {
                      if (e && error.empty()) {
                        error = "internal error";
                      }
@@ -439,8 +433,8 @@ asio::awaitable<void> show_progress(std::shared_ptr<Progress> p, ClientArgs a,
     } else {
       const auto total = p->uploaded + p->downloaded;
       line = "up " + human_bytes(p->uploaded) + "  down " + human_bytes(p->downloaded) + "  " +
-             format_fixed(s > 0 ? static_cast<double>(total) * 8 / s / 1e9 : 0, 2) +
-             " Gbit/s  " + format_fixed(s, 1) + " s";
+             format_fixed(s > 0 ? static_cast<double>(total) * 8 / s / 1e9 : 0, 2) + " Gbit/s  " +
+             format_fixed(s, 1) + " s";
     }
     std::fprintf(stdout, "\r\033[K%s", line.c_str());
     std::fflush(stdout);
@@ -489,15 +483,14 @@ asio::awaitable<int> client_main(ClientArgs a) {
   std::string json;
   if (a.handshakes > 0) {
     json = "{\"handshakes\":" + std::to_string(progress->handshakes) +
-           ",\"seconds\":" + format_fixed(seconds, 6) +
-           ",\"per_second\":" + format_fixed(static_cast<double>(progress->handshakes) / seconds, 1) +
-           "}";
+           ",\"seconds\":" + format_fixed(seconds, 6) + ",\"per_second\":" +
+           format_fixed(static_cast<double>(progress->handshakes) / seconds, 1) + "}";
   } else {
     const auto total = progress->uploaded + progress->downloaded;
     json = "{\"upload_bytes\":" + std::to_string(progress->uploaded) +
            ",\"download_bytes\":" + std::to_string(progress->downloaded) +
-           ",\"seconds\":" + format_fixed(seconds, 6) + ",\"gbit_s\":" +
-           format_fixed(static_cast<double>(total) * 8 / seconds / 1e9, 3) + "}";
+           ",\"seconds\":" + format_fixed(seconds, 6) +
+           ",\"gbit_s\":" + format_fixed(static_cast<double>(total) * 8 / seconds / 1e9, 3) + "}";
   }
   print_line(json);
   co_return kExitOk;

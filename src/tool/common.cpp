@@ -14,7 +14,7 @@ namespace quicreuse::tool {
 
 int run_to_completion(asio::io_context& io, asio::awaitable<int> main) {
   std::optional<int> code;
-  asio::co_spawn(io, std::move(main), [&code, &io](std::exception_ptr error, int rc) {
+  asio::co_spawn(io, std::move(main), [&code, &io](const std::exception_ptr& error, int rc) {
     code = rc;
     if (error) {
       code = kExitFailure;
@@ -89,8 +89,8 @@ std::optional<std::string> prepare_qlog_dir(const std::optional<std::string>& ql
   std::error_code ec;
   std::filesystem::create_directories(*qlog_dir, ec);
   if (ec || !std::filesystem::is_directory(*qlog_dir)) {
-    return "cannot use qlog directory '" + *qlog_dir + "': " +
-           (ec ? ec.message() : std::string("not a directory"));
+    return "cannot use qlog directory '" + *qlog_dir +
+           "': " + (ec ? ec.message() : std::string("not a directory"));
   }
   return std::nullopt;
 }
@@ -113,8 +113,8 @@ tl::expected<std::shared_ptr<const TlsIdentity>, std::string> load_identity(
   for (const auto* path : {&*cert, &*key}) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(*path, ec)) {
-      return tl::make_unexpected("cannot read '" + *path + "': " +
-                                 (ec ? ec.message() : std::string("no such file")));
+      return tl::make_unexpected("cannot read '" + *path +
+                                 "': " + (ec ? ec.message() : std::string("no such file")));
     }
   }
   auto identity = TlsIdentity::from_files(*cert, *key);
@@ -147,8 +147,7 @@ std::string describe_dial_error(std::error_code ec, const ClientTlsOptions& opti
   std::string what = ec.message();
   const bool system_trust = !options.insecure && !options.ca_file;
   const bool certificate_problem =
-      ec == make_error_code(errc::certificate_rejected) ||
-      (ec.category() == gnutls_category()) ||
+      ec == make_error_code(errc::certificate_rejected) || (ec.category() == gnutls_category()) ||
       (ec.category() == transport_error_category() && ec.value() >= 0x100 && ec.value() <= 0x1ff &&
        ec.value() != 0x178);
   if (system_trust && certificate_problem) {

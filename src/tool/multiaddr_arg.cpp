@@ -19,7 +19,9 @@ std::vector<std::string_view> split_components(std::string_view text) {
   return parts;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 }  // namespace
 
@@ -71,7 +73,8 @@ tl::expected<asio::ip::udp::endpoint, std::string> parse_multiaddr(std::string_v
     return bad("port " + quoted(port_text) + " is not a number in 0..65535");
   }
   if (parts.size() >= 5 && parts[4] != "quic-v1") {
-    return bad("unsupported component " + quoted(parts[4]) + " (only /quic-v1 may follow the port)");
+    return bad("unsupported component " + quoted(parts[4]) +
+               " (only /quic-v1 may follow the port)");
   }
   if (parts.size() > 5) {
     return bad("unexpected component " + quoted(parts[5]) + " after /quic-v1");

@@ -13,11 +13,11 @@
 
 namespace quicreuse::tool {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 
 namespace {
-constexpr std::size_t kEchoBuffer = 256 * 1024;
+constexpr std::size_t kEchoBuffer = std::size_t{256} * 1024;
 }  // namespace
 
 asio::awaitable<void> echo_stream(Stream stream) {
@@ -137,6 +137,8 @@ std::string to_text(const std::vector<std::uint8_t>& bytes) {
   return {bytes.begin(), bytes.end()};
 }
 
-std::vector<std::uint8_t> to_bytes(std::string_view text) { return {text.begin(), text.end()}; }
+std::vector<std::uint8_t> to_bytes(std::string_view text) {
+  return {text.begin(), text.end()};
+}
 
 }  // namespace quicreuse::tool

@@ -1,11 +1,11 @@
 // Stream-level building blocks: echo service, request/response round trips, STUN answering.
 #pragma once
 
+#include "output.hpp"
+
 #include <quicreuse/connection.hpp>
 #include <quicreuse/endpoint.hpp>
 #include <quicreuse/stream.hpp>
-
-#include "output.hpp"
 
 #include <asio/awaitable.hpp>
 

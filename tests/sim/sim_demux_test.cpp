@@ -27,7 +27,9 @@ std::vector<std::uint8_t> short_packet(std::uint8_t first, std::size_t size, std
 
 std::vector<std::uint8_t> stun_request() {
   std::vector<std::uint8_t> d = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42};
-  for (std::uint8_t i = 0; i < 12; ++i) d.push_back(i);
+  for (std::uint8_t i = 0; i < 12; ++i) {
+    d.push_back(i);
+  }
   return d;
 }
 

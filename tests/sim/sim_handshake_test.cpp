@@ -191,9 +191,13 @@ TEST(SimHandshake, UnknownVersionGetsVersionNegotiationListingV1) {
   pkt[0] = 0xC0;
   pkt[1] = 0x1a; pkt[2] = 0x2a; pkt[3] = 0x3a; pkt[4] = 0x4a;  // a reserved version
   pkt[5] = 8;  // DCID length
-  for (std::size_t i = 0; i < 8; ++i) pkt[6 + i] = static_cast<std::uint8_t>(0xd0 + i);
+  for (std::size_t i = 0; i < 8; ++i) {
+    pkt[6 + i] = static_cast<std::uint8_t>(0xd0 + i);
+  }
   pkt[14] = 4;  // SCID length
-  for (std::size_t i = 0; i < 4; ++i) pkt[15 + i] = static_cast<std::uint8_t>(0x50 + i);
+  for (std::size_t i = 0; i < 4; ++i) {
+    pkt[15 + i] = static_cast<std::uint8_t>(0x50 + i);
+  }
   CaptureSink sink;
   EXPECT_EQ(ep.handle_datagram(Timestamp(1s), sim_address(2, 5000), pkt, sink),
             core::DatagramOutcome::version_negotiation_sent);

@@ -82,7 +82,7 @@ TEST(SimTransfer, FourMiBUnderFivePercentLossAndReorderingArrivesByteExact) {
   ASSERT_TRUE(server.endpoint().listen(test_server_tls()));
   EchoServer echo(net, server);
   EchoClient ec(net, client);
-  const auto data = pattern_bytes(4 * 1024 * 1024, 7);
+  const auto data = pattern_bytes(std::size_t{4} * 1024 * 1024, 7);
   ASSERT_TRUE(ec.send(server, data, 600s)) << "virtual time " << net.now().time_since_epoch().count();
   EXPECT_EQ(ec.pump.received(ec.stream).size(), data.size());
   EXPECT_TRUE(ec.pump.received(ec.stream) == data);

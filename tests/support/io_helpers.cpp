@@ -17,13 +17,13 @@ namespace quicreuse::test {
 using asio::experimental::as_tuple;
 using asio::use_awaitable;
 
-bool run_bounded(asio::io_context& io, std::function<asio::awaitable<void>()> body,
+bool run_bounded(asio::io_context& io, const std::function<asio::awaitable<void>()>& body,
                  std::chrono::milliseconds limit) {
   bool done = false;
   std::exception_ptr error;
   asio::co_spawn(io, body(), [&](std::exception_ptr e) {
     done = true;
-    error = e;
+    error = std::move(e);
   });
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done && std::chrono::steady_clock::now() < deadline) {
@@ -67,7 +67,7 @@ TlsClientConfig client_tls(std::vector<std::string> alpns) {
 }
 
 asio::awaitable<void> echo_stream(Stream stream) {
-  std::vector<std::uint8_t> buf(64 * 1024);
+  std::vector<std::uint8_t> buf(std::size_t{64} * 1024);
   for (;;) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
     if (ec == asio::error::eof) {
@@ -108,7 +108,7 @@ asio::awaitable<void> echo_server(Endpoint& ep) {
 namespace {
 
 asio::awaitable<std::error_code> read_to_end(Stream& stream, std::vector<std::uint8_t>& out) {
-  std::vector<std::uint8_t> buf(64 * 1024);
+  std::vector<std::uint8_t> buf(std::size_t{64} * 1024);
   for (;;) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
     if (ec == asio::error::eof) {

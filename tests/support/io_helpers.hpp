@@ -16,7 +16,7 @@ namespace quicreuse::test {
 
 // Runs the coroutine made by body on io until it finishes; false (with a gtest failure) if it
 // does not finish within limit or throws. Every wait of a test goes through this bound.
-bool run_bounded(asio::io_context& io, std::function<asio::awaitable<void>()> body,
+bool run_bounded(asio::io_context& io, const std::function<asio::awaitable<void>()>& body,
                  std::chrono::milliseconds limit = std::chrono::seconds(30));
 
 // A server TLS configuration with a fresh self-signed identity and these ALPNs (default echo/1).

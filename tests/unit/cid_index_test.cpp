@@ -51,7 +51,9 @@ TEST(SipHash, MatchesTheReferenceVector) {
   // SipHash-2-4 reference: key 00..0f, message 00..0e (15 bytes) -> a129ca6149be45e5.
   SipKey key{0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
   std::vector<std::uint8_t> msg(15);
-  for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<std::uint8_t>(i);
+  for (std::size_t i = 0; i < msg.size(); ++i) {
+    msg[i] = static_cast<std::uint8_t>(i);
+  }
   EXPECT_EQ(siphash24(key, msg), 0xa129ca6149be45e5ULL);
   EXPECT_EQ(siphash24(key, {}), 0x726fdb47dd0e0e31ULL);
 }

@@ -25,7 +25,9 @@ std::vector<std::uint8_t> stun(std::uint16_t type, std::uint16_t length, bool co
   } else {
     d.insert(d.end(), {0x00, 0x00, 0x00, 0x00});
   }
-  for (int i = 0; i < 12; ++i) d.push_back(static_cast<std::uint8_t>(i + 1));  // transaction id
+  for (int i = 0; i < 12; ++i) {
+    d.push_back(static_cast<std::uint8_t>(i + 1));  // transaction id
+  }
   d.resize(d.size() + actual_attr_bytes, 0);
   return d;
 }
@@ -36,9 +38,13 @@ std::vector<std::uint8_t> long_header(std::uint8_t b0, std::uint32_t version, st
                                  static_cast<std::uint8_t>(version >> 16),
                                  static_cast<std::uint8_t>(version >> 8),
                                  static_cast<std::uint8_t>(version), dcid_len};
-  for (int i = 0; i < dcid_len; ++i) d.push_back(0xd0);
+  for (int i = 0; i < dcid_len; ++i) {
+    d.push_back(0xd0);
+  }
   d.push_back(scid_len);
-  for (int i = 0; i < scid_len; ++i) d.push_back(0x5c);
+  for (int i = 0; i < scid_len; ++i) {
+    d.push_back(0x5c);
+  }
   d.resize(d.size() + pad, 0);
   return d;
 }
@@ -50,7 +56,7 @@ std::vector<std::uint8_t> short_header(std::uint8_t b0, std::size_t total) {
 }
 
 TEST(DatagramClassifier, Table) {
-  const std::size_t kCid = 8;
+  constexpr std::size_t kCid = 8;
   const std::vector<Case> cases = {
       {"empty", {}, DatagramKind::empty, false, false},
       {"initial v1", long_header(0xC3, 1, 8, 8, 1150), DatagramKind::quic_long_header, true, false},
@@ -111,7 +117,9 @@ TEST(DatagramClassifier, LongHeaderFieldsAreExtracted) {
 
 TEST(DatagramClassifier, ShortHeaderDcidUsesTheEndpointLength) {
   auto d = short_header(0x40, 30);
-  for (int i = 1; i <= 16; ++i) d[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
+  for (int i = 1; i <= 16; ++i) {
+    d[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
+  }
   const DatagramInfo info = classify_datagram(d, 16);
   ASSERT_EQ(info.dcid.size(), 16u);
   EXPECT_EQ(info.dcid[0], 1);
