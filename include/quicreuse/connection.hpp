@@ -95,8 +95,8 @@ class Connection {
   template <class CompletionToken>
   auto async_receive_datagram(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, std::vector<std::uint8_t>)>(
-        [](auto handler, std::shared_ptr<detail::ConnectionRef> ref, executor_type ex) {
-          start_receive_datagram(std::move(ref), detail::DatagramCompletion(std::move(handler), ex));
+        [](auto handler, const std::shared_ptr<detail::ConnectionRef>& ref, executor_type ex) {
+          start_receive_datagram(ref, detail::DatagramCompletion(std::move(handler), ex));
         },
         token, ref_, get_executor());
   }
@@ -106,8 +106,8 @@ class Connection {
   template <class CompletionToken>
   auto async_wait_closed(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code)>(
-        [](auto handler, std::shared_ptr<detail::ConnectionRef> ref, executor_type ex) {
-          start_wait_closed(std::move(ref), detail::ErrorCompletion(std::move(handler), ex));
+        [](auto handler, const std::shared_ptr<detail::ConnectionRef>& ref, executor_type ex) {
+          start_wait_closed(ref, detail::ErrorCompletion(std::move(handler), ex));
         },
         token, ref_, get_executor());
   }
@@ -151,9 +151,9 @@ class Connection {
 template <class CompletionToken>
 auto Connection::initiate_stream(CompletionToken& token, StreamStarter starter, bool bidi) {
   return asio::async_initiate<CompletionToken, void(std::error_code, Stream)>(
-      [](auto handler, std::shared_ptr<detail::ConnectionRef> ref, StreamStarter start,
+      [](auto handler, const std::shared_ptr<detail::ConnectionRef>& ref, StreamStarter start,
          bool bidi_stream, executor_type ex) {
-        start(std::move(ref), bidi_stream, detail::StreamCompletion(std::move(handler), ex));
+        start(ref, bidi_stream, detail::StreamCompletion(std::move(handler), ex));
       },
       token, ref_, starter, bidi, get_executor());
 }

@@ -144,8 +144,8 @@ class Endpoint {
   template <class CompletionToken>
   auto async_accept(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, Connection)>(
-        [](auto handler, std::shared_ptr<detail::EndpointState> s, executor_type ex) {
-          start_accept(std::move(s), detail::ConnectionCompletion(std::move(handler), ex));
+        [](auto handler, const std::shared_ptr<detail::EndpointState>& s, executor_type ex) {
+          start_accept(s, detail::ConnectionCompletion(std::move(handler), ex));
         },
         token, state_, get_executor());
   }
@@ -159,9 +159,10 @@ class Endpoint {
   auto async_dial(const asio::ip::udp::endpoint& remote, TlsClientConfig tls, DialOptions options,
                   CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, Connection)>(
-        [](auto handler, std::shared_ptr<detail::EndpointState> s, const asio::ip::udp::endpoint& to,
-           TlsClientConfig config, DialOptions opts, executor_type ex) {
-          start_dial(std::move(s), to, std::move(config), std::move(opts),
+        [](auto handler, const std::shared_ptr<detail::EndpointState>& s,
+           const asio::ip::udp::endpoint& to, const TlsClientConfig& config, DialOptions opts,
+           executor_type ex) {
+          start_dial(s, to, config, std::move(opts),
                      detail::ConnectionCompletion(std::move(handler), ex));
         },
         token, state_, remote, std::move(tls), std::move(options), get_executor());
@@ -186,9 +187,9 @@ class Endpoint {
   auto async_read_non_quic_packet(asio::mutable_buffer buffer, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken,
                                 void(std::error_code, std::size_t, asio::ip::udp::endpoint)>(
-        [](auto handler, std::shared_ptr<detail::EndpointState> s, asio::mutable_buffer b,
+        [](auto handler, const std::shared_ptr<detail::EndpointState>& s, asio::mutable_buffer b,
            executor_type ex) {
-          start_read_non_quic(std::move(s), b, detail::PacketCompletion(std::move(handler), ex));
+          start_read_non_quic(s, b, detail::PacketCompletion(std::move(handler), ex));
         },
         token, state_, buffer, get_executor());
   }

@@ -47,9 +47,9 @@ class Stream {
   template <class MutableBufferSequence, class CompletionToken>
   auto async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, std::size_t)>(
-        [](auto handler, std::shared_ptr<detail::StreamHandle> h,
+        [](auto handler, const std::shared_ptr<detail::StreamHandle>& h,
            std::vector<asio::mutable_buffer> bufs, executor_type ex) {
-          start_read(std::move(h), std::move(bufs),
+          start_read(h, std::move(bufs),
                      detail::SizeCompletion(std::move(handler), ex));
         },
         token, handle_, detail::buffer_list<asio::mutable_buffer>(buffers), get_executor());
@@ -62,9 +62,9 @@ class Stream {
   template <class ConstBufferSequence, class CompletionToken>
   auto async_write_some(const ConstBufferSequence& buffers, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, std::size_t)>(
-        [](auto handler, std::shared_ptr<detail::StreamHandle> h,
+        [](auto handler, const std::shared_ptr<detail::StreamHandle>& h,
            std::vector<asio::const_buffer> bufs, executor_type ex) {
-          start_write(std::move(h), std::move(bufs),
+          start_write(h, std::move(bufs),
                       detail::SizeCompletion(std::move(handler), ex));
         },
         token, handle_, detail::buffer_list<asio::const_buffer>(buffers), get_executor());

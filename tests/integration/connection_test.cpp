@@ -205,8 +205,8 @@ TEST(Connection, DatagramsRoundTripAndCloseCodeAndReasonReachThePeer) {
 
 TEST(Connection, WindowIncreaseCallbackSeesTheAlpnAndMayRefuse) {
   EndpointConfig server_config;
-  server_config.transport.initial_connection_window = 64 * 1024;
-  server_config.transport.initial_stream_window = 64 * 1024;
+  server_config.transport.initial_connection_window = std::uint64_t{64} * 1024;
+  server_config.transport.initial_stream_window = std::uint64_t{64} * 1024;
   Pair p(server_config);
   int asked = 0;
   std::string asked_alpn;
@@ -220,7 +220,7 @@ TEST(Connection, WindowIncreaseCallbackSeesTheAlpnAndMayRefuse) {
   ASSERT_TRUE(p.server.listen(server_tls(), options));
   asio::co_spawn(p.io, echo_server(p.server), asio::detached);
   std::vector<std::uint8_t> echoed;
-  const auto data = pattern(4 * 1024 * 1024, 4);
+  const auto data = pattern(std::size_t{4} * 1024 * 1024, 4);
   ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
     auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
     EXPECT_TRUE(conn);

@@ -39,7 +39,7 @@ asio::awaitable<void> read_one_non_quic(Endpoint& ep, std::error_code& result) {
 
 class EndpointIntegration : public ::testing::TestWithParam<bool> {
  protected:
-  bool v6() const { return GetParam(); }
+  [[nodiscard]] bool v6() const { return GetParam(); }
   asio::io_context io;
 };
 

@@ -39,7 +39,7 @@ asio::awaitable<void> four_streams(Endpoint& client, asio::ip::udp::endpoint ser
     }
     co_return;
   }
-  auto seed = [&](int s) { return static_cast<std::uint64_t>(index * 4 + s); };
+  auto seed = [&](int s) { return static_cast<std::uint64_t>(index) * 4 + static_cast<std::uint64_t>(s); };
   const std::size_t size = 20'000;
   auto [r0, r1, r2, r3] = co_await (echo_round_trip(*conn, pattern(size, seed(0))) &&
                                     echo_round_trip(*conn, pattern(size, seed(1))) &&
@@ -119,7 +119,7 @@ TEST(Load, FloodOfFiftyThousandRandomDatagramsDuringSixteenMiBTransfer) {
   asio::ip::udp::socket attacker(io, asio::ip::udp::v4());
   int sent = 0;
   std::vector<std::uint8_t> echoed;
-  const auto data = pattern(16 * 1024 * 1024, 99);
+  const auto data = pattern(std::size_t{16} * 1024 * 1024, 99);
   ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
     using namespace asio::experimental::awaitable_operators;
     auto conn = co_await client->dial(server->local_endpoint(), client_tls());

@@ -272,7 +272,7 @@ TEST_F(Interop, TurnutilsStunclientGetsItsReflexiveAddressDuringAQuicTransfer) {
   asio::co_spawn(io, echo_server(*server), asio::detached);
   asio::co_spawn(io, stun_responder(*server, answered), asio::detached);
   const std::string port = std::to_string(server->local_endpoint().port());
-  const auto data = pattern(8 * 1024 * 1024, 11);
+  const auto data = pattern(std::size_t{8} * 1024 * 1024, 11);
   std::vector<std::uint8_t> echoed;
   std::optional<int> stun_exit;
   std::unique_ptr<Subprocess> stun;
