@@ -91,7 +91,8 @@ struct EndpointStats {
   std::uint64_t retries_sent = 0;
   std::uint64_t stateless_resets_sent = 0;
   std::uint64_t stateless_resets_received = 0;
-  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_incoming = 0;  // connection attempts that created state
+  std::uint64_t connections_accepted = 0;  // handshakes completed as a server
   std::uint64_t connections_dialed = 0;
   std::uint64_t connections_refused = 0;
   std::uint64_t connections_closed = 0;

@@ -757,7 +757,14 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
     }
   }
   flush();
-  ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+  // ngtcp2 0.12 paces with the 333 ms initial RTT until it has a sample, which holds a client's
+  // Finished and first data back by ~22 ms after its 1200-byte Initial (fixed upstream in 0.14,
+  // "Use 1ms as initial srtt when calculating pacing rate"). No pacing before the first sample.
+  ngtcp2_conn_stat stat{};
+  ngtcp2_conn_get_conn_stat(conn_, &stat);
+  if (stat.first_rtt_sample_ts != UINT64_MAX) {
+    ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+  }
 }
 
 bool Connection::has_pending_send(const StreamState& s) const noexcept {

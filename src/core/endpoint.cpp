@@ -302,7 +302,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
         [policy = window_policy_, c = &ref](std::uint64_t delta) { return policy(*c, delta); });
   }
   connections_.emplace(handle, std::move(conn));
-  ++stats_.connections_accepted;
+  ++stats_.connections_incoming;
   ref.receive(now, remote, datagram);
   mark_dirty(handle);
   return DatagramOutcome::accepted;
@@ -384,6 +384,7 @@ void Endpoint::flush(Timestamp now, PacketSink& sink, EndpointObserver& observer
         if (ev.type == ConnectionEvent::Type::handshake_completed && conn.role() == Role::server &&
             !conn.is_closed()) {
           accept_queue_.push_back(handle);
+          ++stats_.connections_accepted;
           incoming = true;
         }
       }

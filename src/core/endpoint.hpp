@@ -74,7 +74,8 @@ struct EndpointStats {
   std::uint64_t retries_sent = 0;
   std::uint64_t stateless_resets_sent = 0;
   std::uint64_t stateless_resets_received = 0;
-  std::uint64_t connections_accepted = 0;  // server connections created
+  std::uint64_t connections_incoming = 0;  // server connections created from an Initial
+  std::uint64_t connections_accepted = 0;  // server connections whose handshake completed
   std::uint64_t connections_dialed = 0;
   std::uint64_t connections_refused = 0;   // hook refusals, full tables, full accept queue
   std::uint64_t connections_closed = 0;

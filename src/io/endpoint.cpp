@@ -282,6 +282,7 @@ EndpointStats Endpoint::stats() const {
   out.retries_sent = s.retries_sent;
   out.stateless_resets_sent = s.stateless_resets_sent;
   out.stateless_resets_received = s.stateless_resets_received;
+  out.connections_incoming = s.connections_incoming;
   out.connections_accepted = s.connections_accepted;
   out.connections_dialed = s.connections_dialed;
   out.connections_refused = s.connections_refused;

@@ -1,5 +1,6 @@
 #include "io/endpoint_state.hpp"
 
+#include "io/udp_receive.hpp"
 #include "io/udp_send.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -13,36 +14,34 @@
 namespace quicreuse::detail {
 namespace {
 
-// Datagrams read per wake-up of the receive loop before the core is flushed.
-constexpr int kReceiveBatch = 64;
-constexpr std::size_t kReceiveBufferSize = 65536;
+// recvmmsg calls per wake-up of the receive loop before the core is flushed.
+constexpr int kReceiveRounds = 4;
 
 asio::awaitable<void> receive_loop(std::shared_ptr<EndpointState> self) {
-  std::vector<std::uint8_t> buffer(kReceiveBufferSize);
-  asio::ip::udp::endpoint from;
+  // recvmmsg drains up to 32 datagrams per system call; the core is flushed once per wake-up.
+  BatchReceiver receiver;
   for (;;) {
-    auto [ec, n] = co_await self->socket.async_receive_from(
-        asio::buffer(buffer), from, asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await self->socket.async_wait(asio::ip::udp::socket::wait_read,
+                                                 asio::experimental::as_tuple(asio::use_awaitable));
     if (self->closed || ec == asio::error::operation_aborted || !self->socket.is_open()) {
       co_return;
     }
-    int handled = 0;
-    for (;;) {
-      if (!ec) {
-        const std::span<const std::uint8_t> datagram(buffer.data(), n);
-        const core::Timestamp t = now();
-        const auto outcome =
-            self->core_endpoint->handle_datagram(t, to_core(from), datagram, *self);
+    for (int round = 0; round < kReceiveRounds && !self->closed; ++round) {
+      std::error_code rec;
+      const std::size_t n = receiver.receive(self->socket.native_handle(), rec);
+      const core::Timestamp t = now();
+      for (std::size_t i = 0; i < n && !self->closed; ++i) {
+        const core::SocketAddress from(receiver.from(i), receiver.from_length(i));
+        const auto datagram = receiver.data(i);
+        const auto outcome = self->core_endpoint->handle_datagram(t, from, datagram, *self);
         if (outcome == core::DatagramOutcome::non_quic) {
-          self->deliver_non_quic(datagram, from);
+          self->deliver_non_quic(datagram, to_asio(from));
         }
       }
-      // Drain what is already queued in the socket without waiting, then flush once.
-      if (++handled >= kReceiveBatch || self->closed) {
-        break;
+      if (rec) {
+        ++self->receive_errors;
       }
-      n = self->socket.receive_from(asio::buffer(buffer), from, 0, ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      if (n < BatchReceiver::kBatch) {
         break;
       }
     }

@@ -206,6 +206,7 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   std::uint64_t datagrams_sent = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t send_errors = 0;
+  std::uint64_t receive_errors = 0;
   std::uint64_t non_quic_delivered = 0;
   std::uint64_t non_quic_dropped = 0;
 };

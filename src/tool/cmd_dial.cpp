@@ -159,11 +159,7 @@ asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> dial_and_e
   }
   auto echo = co_await round_trip(*conn, std::move(payload));
   if (!echo) {
-    const CloseInfo info = conn->close_info();
-    std::string why = echo.error();
-    if (info.kind != CloseInfo::Kind::none && info.error) {
-      why += " (connection: " + info.error.message() + ")";
-    }
+    std::string why = with_close_reason(echo.error(), *conn);
     conn->close();
     co_return tl::make_unexpected(why);
   }

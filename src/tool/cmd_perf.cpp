@@ -356,10 +356,7 @@ asio::awaitable<std::string> perf_connection(std::shared_ptr<Endpoint> ep,
   }
   std::string error = co_await perf_exchange(*conn, t);
   if (!error.empty()) {
-    const CloseInfo info = conn->close_info();
-    if (info.kind != CloseInfo::Kind::none && info.error) {
-      error += " (connection: " + info.error.message() + ")";
-    }
+    error = with_close_reason(std::move(error), *conn);
   }
   conn->close();
   co_return error;

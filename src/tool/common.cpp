@@ -160,6 +160,18 @@ std::string describe_dial_error(std::error_code ec, const ClientTlsOptions& opti
   return what;
 }
 
+std::string with_close_reason(std::string what, const Connection& conn) {
+  const CloseInfo info = conn.close_info();
+  if (info.kind == CloseInfo::Kind::none || !info.error) {
+    return what;
+  }
+  const std::string reason = info.error.message();
+  if (what.find(reason) == std::string::npos) {
+    what += " (connection: " + reason + ")";
+  }
+  return what;
+}
+
 asio::ip::udp::endpoint any_address_like(const asio::ip::udp::endpoint& remote) {
   if (remote.address().is_v6()) {
     return {asio::ip::address_v6::any(), 0};

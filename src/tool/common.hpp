@@ -95,6 +95,9 @@ TlsClientConfig client_tls(const asio::ip::udp::endpoint& remote, std::vector<st
 // against the system trust store.
 std::string describe_dial_error(std::error_code ec, const ClientTlsOptions& options);
 
+// Returns what, followed by how conn ended when it is closed and what does not already say it.
+std::string with_close_reason(std::string what, const Connection& conn);
+
 // Returns the unspecified address (0.0.0.0:0 or [::]:0) of remote's family.
 asio::ip::udp::endpoint any_address_like(const asio::ip::udp::endpoint& remote);
 
