@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 
 // Echoes one stream until the peer's FIN, then sends FIN.
 asio::awaitable<void> echo(quicreuse::Stream stream) {
@@ -73,8 +73,7 @@ asio::awaitable<void> client(quicreuse::Endpoint& ep) {
 
 int main() try {
   asio::io_context io;
-  auto ep = quicreuse::Endpoint::bind(io.get_executor(),
-                                      {asio::ip::make_address("127.0.0.1"), 0});
+  auto ep = quicreuse::Endpoint::bind(io.get_executor(), {asio::ip::make_address("127.0.0.1"), 0});
   if (!ep) {
     std::fprintf(stderr, "bind: %s\n", ep.error().message().c_str());
     return 2;

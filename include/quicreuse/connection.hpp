@@ -30,7 +30,7 @@ struct ConnectionStats {
   std::chrono::nanoseconds latest_rtt{};
   std::uint64_t congestion_window = 0;  // bytes
   std::uint64_t bytes_in_flight = 0;
-  std::uint64_t bytes_sent = 0;         // UDP payload bytes
+  std::uint64_t bytes_sent = 0;  // UDP payload bytes
   std::uint64_t bytes_received = 0;
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
@@ -54,7 +54,6 @@ class Connection {
   auto initiate_stream(CompletionToken& token, StreamStarter starter, bool bidi);
 
  public:
-
   // An empty handle; only operator bool and the destructor may be used.
   Connection() = default;
   explicit Connection(std::shared_ptr<detail::ConnectionRef> ref);

@@ -83,7 +83,7 @@ struct EndpointStats {
   std::uint64_t bytes_received = 0;
   std::uint64_t datagrams_sent = 0;
   std::uint64_t bytes_sent = 0;
-  std::uint64_t send_errors = 0;      // datagrams the socket refused (buffer full, unreachable)
+  std::uint64_t send_errors = 0;  // datagrams the socket refused (buffer full, unreachable)
   std::uint64_t non_quic_received = 0;
   std::uint64_t non_quic_delivered = 0;  // handed to async_read_non_quic_packet
   std::uint64_t non_quic_dropped = 0;    // queue full or nobody reading yet
@@ -171,8 +171,7 @@ class Endpoint {
   template <class CompletionToken>
   auto async_dial(const asio::ip::udp::endpoint& remote, TlsClientConfig tls,
                   CompletionToken&& token) {
-    return async_dial(remote, std::move(tls), DialOptions{},
-                      std::forward<CompletionToken>(token));
+    return async_dial(remote, std::move(tls), DialOptions{}, std::forward<CompletionToken>(token));
   }
 
   // Coroutine forms: co_await ep.accept() / ep.dial(...) -> Result<Connection>.
@@ -220,8 +219,7 @@ class Endpoint {
                          const asio::ip::udp::endpoint& remote, const TlsClientConfig& tls,
                          DialOptions options, detail::ConnectionCompletion c);
   static void start_read_non_quic(const std::shared_ptr<detail::EndpointState>& s,
-                                  asio::mutable_buffer b,
-                                  detail::PacketCompletion c);
+                                  asio::mutable_buffer b, detail::PacketCompletion c);
 
   std::shared_ptr<detail::EndpointState> state_;
 };

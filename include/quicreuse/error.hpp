@@ -1,10 +1,10 @@
 // Error vocabulary of quicreuse: std::error_code values in our own categories, and Result<T>.
 //
 // Every fallible call returns either Result<T> (synchronous) or completes an asynchronous operation
-// with a std::error_code. Codes keep their origin: QUIC transport error codes (RFC 9000 section 20.1,
-// CRYPTO_ERROR carrying the TLS alert), application error codes chosen by the peer or by us, ngtcp2
-// library codes and GnuTLS codes each have a category whose message() is readable. No exception is
-// ever thrown through the library's C callbacks.
+// with a std::error_code. Codes keep their origin: QUIC transport error codes (RFC 9000
+// section 20.1, CRYPTO_ERROR carrying the TLS alert), application error codes chosen by the peer or
+// by us, ngtcp2 library codes and GnuTLS codes each have a category whose message() is readable. No
+// exception is ever thrown through the library's C callbacks.
 #pragma once
 
 #include <tl/expected.hpp>
@@ -16,32 +16,32 @@
 namespace quicreuse {
 
 // errc lists the conditions that quicreuse itself reports.
-enum class errc {  // NOLINT(readability-identifier-naming): named like std::errc
-  endpoint_closed = 1,       // the endpoint was closed; pending and later operations fail
-  connection_closed,         // the connection was closed locally (see Connection::close_info)
-  closed_by_peer,            // the peer closed with code 0 (NO_ERROR or application code 0)
-  listener_closed,           // the listener was closed; accept() fails
-  already_listening,         // listen() was called twice on one endpoint
-  not_listening,             // accept() on an endpoint that does not listen
-  invalid_argument,          // a parameter was malformed (bad ALPN, empty list, bad address...)
-  address_family_mismatch,   // the remote address family differs from the socket's
-  queue_full,                // a bounded queue overflowed; the item was dropped
-  idle_timeout,              // the connection was idle for longer than its idle timeout
-  handshake_timeout,         // the handshake did not finish in time
-  stateless_reset,           // the peer sent a stateless reset for this connection
-  connection_refused,        // the server refused the connection (CONNECTION_REFUSED)
-  version_negotiation,       // the server does not support QUIC v1
-  stream_limit_reached,      // the peer's stream limit does not allow a new stream now
-  stream_reset,              // the peer reset the stream (its code: Stream::reset_code())
-  stream_stopped,            // the peer asked us to stop sending (STOP_SENDING)
-  stream_closed,             // the stream's side was already finished or reset locally
-  wrong_stream_direction,    // read on a send-only stream or write on a receive-only stream
-  datagrams_disabled,        // RFC 9221 datagrams were not negotiated
-  datagram_too_large,        // the datagram does not fit in one packet
-  tls_configuration,         // a certificate, key or CA file could not be loaded
-  no_application_protocol,   // no ALPN in common with the peer
-  certificate_rejected,      // the peer certificate failed verification
-  internal_error,            // a bug or an unexpected library failure
+enum class errc {           // NOLINT(readability-identifier-naming): named like std::errc
+  endpoint_closed = 1,      // the endpoint was closed; pending and later operations fail
+  connection_closed,        // the connection was closed locally (see Connection::close_info)
+  closed_by_peer,           // the peer closed with code 0 (NO_ERROR or application code 0)
+  listener_closed,          // the listener was closed; accept() fails
+  already_listening,        // listen() was called twice on one endpoint
+  not_listening,            // accept() on an endpoint that does not listen
+  invalid_argument,         // a parameter was malformed (bad ALPN, empty list, bad address...)
+  address_family_mismatch,  // the remote address family differs from the socket's
+  queue_full,               // a bounded queue overflowed; the item was dropped
+  idle_timeout,             // the connection was idle for longer than its idle timeout
+  handshake_timeout,        // the handshake did not finish in time
+  stateless_reset,          // the peer sent a stateless reset for this connection
+  connection_refused,       // the server refused the connection (CONNECTION_REFUSED)
+  version_negotiation,      // the server does not support QUIC v1
+  stream_limit_reached,     // the peer's stream limit does not allow a new stream now
+  stream_reset,             // the peer reset the stream (its code: Stream::reset_code())
+  stream_stopped,           // the peer asked us to stop sending (STOP_SENDING)
+  stream_closed,            // the stream's side was already finished or reset locally
+  wrong_stream_direction,   // read on a send-only stream or write on a receive-only stream
+  datagrams_disabled,       // RFC 9221 datagrams were not negotiated
+  datagram_too_large,       // the datagram does not fit in one packet
+  tls_configuration,        // a certificate, key or CA file could not be loaded
+  no_application_protocol,  // no ALPN in common with the peer
+  certificate_rejected,     // the peer certificate failed verification
+  internal_error,           // a bug or an unexpected library failure
 };
 
 // Returns the category of errc values ("quicreuse").
@@ -68,8 +68,12 @@ template <class T>
 using Result = tl::expected<T, std::error_code>;
 
 // Returns an unexpected value for Result<T> from an error_code or an errc.
-inline tl::unexpected<std::error_code> fail(std::error_code ec) { return tl::unexpected(ec); }
-inline tl::unexpected<std::error_code> fail(errc e) { return tl::unexpected(make_error_code(e)); }
+inline tl::unexpected<std::error_code> fail(std::error_code ec) {
+  return tl::unexpected(ec);
+}
+inline tl::unexpected<std::error_code> fail(errc e) {
+  return tl::unexpected(make_error_code(e));
+}
 
 // CloseInfo says how a connection ended: who closed it, with which code and reason.
 struct CloseInfo {

@@ -49,8 +49,7 @@ class Stream {
     return asio::async_initiate<CompletionToken, void(std::error_code, std::size_t)>(
         [](auto handler, const std::shared_ptr<detail::StreamHandle>& h,
            std::vector<asio::mutable_buffer> bufs, executor_type ex) {
-          start_read(h, std::move(bufs),
-                     detail::SizeCompletion(std::move(handler), ex));
+          start_read(h, std::move(bufs), detail::SizeCompletion(std::move(handler), ex));
         },
         token, handle_, detail::buffer_list<asio::mutable_buffer>(buffers), get_executor());
   }
@@ -64,8 +63,7 @@ class Stream {
     return asio::async_initiate<CompletionToken, void(std::error_code, std::size_t)>(
         [](auto handler, const std::shared_ptr<detail::StreamHandle>& h,
            std::vector<asio::const_buffer> bufs, executor_type ex) {
-          start_write(h, std::move(bufs),
-                      detail::SizeCompletion(std::move(handler), ex));
+          start_write(h, std::move(bufs), detail::SizeCompletion(std::move(handler), ex));
         },
         token, handle_, detail::buffer_list<asio::const_buffer>(buffers), get_executor());
   }

@@ -23,7 +23,7 @@ std::optional<std::vector<std::uint8_t>> make_binding_response(
     std::span<const std::uint8_t> request, const asio::ip::udp::endpoint& mapped);
 // Returns the XOR-MAPPED-ADDRESS of a Binding Success Response for transaction id, or nullopt
 // when the datagram is not such a response or is malformed.
-std::optional<asio::ip::udp::endpoint> parse_binding_response(std::span<const std::uint8_t> response,
-                                                             const TransactionId& id);
+std::optional<asio::ip::udp::endpoint> parse_binding_response(
+    std::span<const std::uint8_t> response, const TransactionId& id);
 
 }  // namespace quicreuse::stun

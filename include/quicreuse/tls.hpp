@@ -53,7 +53,8 @@ class TlsIdentity {
   [[nodiscard]] const Native& native() const noexcept { return *native_; }
 
  private:
-  TlsIdentity(std::unique_ptr<Native> native, std::string chain_pem, std::vector<std::uint8_t> leaf);
+  TlsIdentity(std::unique_ptr<Native> native, std::string chain_pem,
+              std::vector<std::uint8_t> leaf);
   std::unique_ptr<Native> native_;
   std::string chain_pem_;
   std::vector<std::uint8_t> leaf_der_;

@@ -15,7 +15,8 @@ void ChunkedBuffer::append(std::span<const std::uint8_t> data) {
     }
     Block& back = blocks_.back();
     const std::size_t n = std::min(data.size(), back.bytes.capacity() - back.bytes.size());
-    back.bytes.insert(back.bytes.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    back.bytes.insert(back.bytes.end(), data.begin(),
+                      data.begin() + static_cast<std::ptrdiff_t>(n));
     end_ += n;
     data = data.subspan(n);
   }
@@ -71,8 +72,8 @@ void ChunkedBuffer::consume_to(std::uint64_t offset) noexcept {
     const std::uint64_t block_end = front.offset + front.bytes.size();
     // A block is released once every byte it holds is consumed; a partly filled last block stays
     // (more data may be appended to it) unless it is fully consumed and full.
-    if (block_end <= begin_ && (block_end < end_ || front.bytes.size() == front.bytes.capacity() ||
-                                begin_ == end_)) {
+    if (block_end <= begin_ &&
+        (block_end < end_ || front.bytes.size() == front.bytes.capacity() || begin_ == end_)) {
       blocks_.pop_front();
     } else {
       break;

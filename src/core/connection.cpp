@@ -18,8 +18,12 @@ constexpr std::uint32_t kMaxCloseResends = 16;
 // ngtcp2's window auto-tuning rule: grow when a window's worth was consumed within 2 RTTs.
 constexpr std::uint64_t kWindowRttFactor = 2;
 
-bool is_bidi(std::int64_t id) noexcept { return (id & 0x2) == 0; }
-bool is_client_initiated(std::int64_t id) noexcept { return (id & 0x1) == 0; }
+bool is_bidi(std::int64_t id) noexcept {
+  return (id & 0x2) == 0;
+}
+bool is_client_initiated(std::int64_t id) noexcept {
+  return (id & 0x1) == 0;
+}
 
 template <class F>
 int guarded(F&& f) noexcept {
@@ -199,7 +203,8 @@ struct Connection::Callbacks {
                            void* ud) noexcept {
     return guarded([&] {
       Connection& c = self(ud);
-      if (c.datagrams_in_.size() >= std::max<std::size_t>(1, c.params_.transport.datagram_receive_queue)) {
+      if (c.datagrams_in_.size() >=
+          std::max<std::size_t>(1, c.params_.transport.datagram_receive_queue)) {
         c.datagrams_in_.pop_front();  // the oldest is the least useful: drop it, count it
         ++c.datagrams_dropped_;
       }
@@ -238,12 +243,14 @@ struct Connection::Callbacks {
   static int recv_new_token(ngtcp2_conn*, const ngtcp2_vec* token, void* ud) noexcept {
     return guarded([&] {
       Connection& c = self(ud);
-      c.host_.store_token(c.remote_, std::vector<std::uint8_t>(token->base, token->base + token->len));
+      c.host_.store_token(c.remote_,
+                          std::vector<std::uint8_t>(token->base, token->base + token->len));
       return 0;
     });
   }
 
-  static void qlog_write(void* ud, std::uint32_t flags, const void* data, std::size_t len) noexcept {
+  static void qlog_write(void* ud, std::uint32_t flags, const void* data,
+                         std::size_t len) noexcept {
     Connection& c = self(ud);
     if (c.qlog_) {
       try {
@@ -569,8 +576,8 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
   const ngtcp2_tstamp ts = to_ngtcp2(now);
   const std::size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
   const std::size_t path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
-  const std::size_t max_packets =
-      std::clamp<std::size_t>(ngtcp2_conn_get_send_quantum(conn_) / max_udp, 1, kMaxPacketsPerWrite);
+  const std::size_t max_packets = std::clamp<std::size_t>(
+      ngtcp2_conn_get_send_quantum(conn_) / max_udp, 1, kMaxPacketsPerWrite);
   // One transmit buffer per endpoint, not per connection: the sink consumes packets at once.
   std::vector<std::uint8_t>& tx_buffer = host_.tx_buffer();
   if (tx_buffer.size() < kMaxPacketsPerWrite * max_udp) {
@@ -634,9 +641,9 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       int accepted = 0;
       auto& front = datagrams_out_.front();
       ngtcp2_vec v{front.data(), front.size()};
-      const ngtcp2_ssize n = ngtcp2_conn_writev_datagram(
-          conn_, &ps.path, &pi, tx + pos, max_udp, &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
-          next_datagram_id_, &v, 1, ts);
+      const ngtcp2_ssize n = ngtcp2_conn_writev_datagram(conn_, &ps.path, &pi, tx + pos, max_udp,
+                                                         &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
+                                                         next_datagram_id_, &v, 1, ts);
       if (n == NGTCP2_ERR_WRITE_MORE) {
         datagrams_out_.pop_front();
         ++next_datagram_id_;
@@ -854,8 +861,8 @@ void Connection::handle_expiry(Timestamp now) {
     return;
   }
   if (!handshake_completed_ &&
-      now >= last_receive_ + std::chrono::duration_cast<Duration>(
-                                 params_.transport.handshake_idle_timeout)) {
+      now >= last_receive_ +
+                 std::chrono::duration_cast<Duration>(params_.transport.handshake_idle_timeout)) {
     CloseInfo info;
     info.kind = CloseInfo::Kind::handshake_timeout;
     info.error = make_error_code(errc::handshake_timeout);

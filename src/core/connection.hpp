@@ -7,10 +7,6 @@
 // only record state, and work that needs the write APIs happens in write().
 #pragma once
 
-#include <quicreuse/error.hpp>
-#include <quicreuse/tls.hpp>
-#include <quicreuse/transport_config.hpp>
-
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
@@ -19,6 +15,10 @@
 #include "core/time.hpp"
 #include "core/tls_session.hpp"
 #include "core/tokens.hpp"
+
+#include <quicreuse/error.hpp>
+#include <quicreuse/tls.hpp>
+#include <quicreuse/transport_config.hpp>
 
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
@@ -118,8 +118,8 @@ struct ConnectionEvent {
 struct StreamState {
   std::int64_t id = 0;
   // Send side.
-  ChunkedBuffer send;        // unacknowledged bytes, from the acked offset to the written end
-  std::uint64_t sent = 0;    // offset up to which bytes were handed to ngtcp2
+  ChunkedBuffer send;      // unacknowledged bytes, from the acked offset to the written end
+  std::uint64_t sent = 0;  // offset up to which bytes were handed to ngtcp2
   bool fin_requested = false;
   bool fin_sent = false;
   bool send_closed = false;  // reset locally, STOP_SENDING received, or no send side
@@ -128,13 +128,13 @@ struct StreamState {
   // becomes known when the stream closes).
   bool stopped_by_peer = false;
   std::optional<std::uint64_t> stop_sending_code;
-  bool queued = false;       // in the send queue
-  bool blocked = false;      // stream-level flow control blocked
+  bool queued = false;   // in the send queue
+  bool blocked = false;  // stream-level flow control blocked
   // Receive side.
-  ChunkedBuffer recv;        // received, not yet read by the application
+  ChunkedBuffer recv;  // received, not yet read by the application
   bool fin_received = false;
   std::optional<std::uint64_t> reset_code;  // peer's RESET_STREAM code
-  bool read_stopped = false;  // STOP_SENDING sent or no receive side
+  bool read_stopped = false;                // STOP_SENDING sent or no receive side
   // Lifetime.
   bool closed_by_transport = false;  // ngtcp2 freed the stream
   bool released = false;             // the application dropped its handle
@@ -162,9 +162,9 @@ struct ConnectionParams {
   TransportConfig transport;
   SocketAddress local;
   SocketAddress remote;
-  ConnectionId dcid;           // client: random initial DCID; server: client's SCID
-  ConnectionId scid;           // our first source connection ID
-  ConnectionId original_dcid;  // server: the DCID of the client's first Initial
+  ConnectionId dcid;                 // client: random initial DCID; server: client's SCID
+  ConnectionId scid;                 // our first source connection ID
+  ConnectionId original_dcid;        // server: the DCID of the client's first Initial
   ConnectionId client_initial_dcid;  // server: DCID of the Initial that created us (ODCID, or our
                                      // Retry SCID after a Retry); routed to us until handshake done
   std::optional<ConnectionId> retry_scid;  // server: our Retry SCID when the client was retried
@@ -215,8 +215,8 @@ class Connection {
   // Queues data (and FIN when fin) on a stream; returns how many bytes were taken (0 when the
   // send buffer is full: wait for stream_writable). Errors: errc::stream_stopped,
   // errc::stream_closed, errc::wrong_stream_direction, connection errors.
-  [[nodiscard]] Result<std::size_t> write_stream(std::int64_t id, std::span<const std::uint8_t> data,
-                                                 bool fin);
+  [[nodiscard]] Result<std::size_t> write_stream(std::int64_t id,
+                                                 std::span<const std::uint8_t> data, bool fin);
   struct ReadResult {
     std::size_t bytes = 0;
     bool fin = false;  // the stream's data ended (after these bytes)
@@ -261,7 +261,9 @@ class Connection {
   [[nodiscard]] ConnectionHandle handle() const noexcept { return params_.handle; }
   [[nodiscard]] State state() const noexcept { return state_; }
   // True once closing, draining or closed: no application operation can succeed.
-  [[nodiscard]] bool is_closed() const noexcept { return state_ >= State::closing || close_pending_; }
+  [[nodiscard]] bool is_closed() const noexcept {
+    return state_ >= State::closing || close_pending_;
+  }
   // True when the endpoint may forget the connection.
   [[nodiscard]] bool terminated() const noexcept { return state_ == State::closed; }
   [[nodiscard]] bool handshake_completed() const noexcept { return handshake_completed_; }
@@ -360,7 +362,7 @@ class Connection {
 
   std::unique_ptr<QlogWriter> qlog_;
   ngtcp2_crypto_conn_ref conn_ref_{};
-  TlsSessionPtr tls_;       // destroyed after conn_ (declared before it)
+  TlsSessionPtr tls_;            // destroyed after conn_ (declared before it)
   ngtcp2_conn* conn_ = nullptr;  // owned; freed in the destructor before tls_
 };
 

@@ -30,7 +30,9 @@ struct ConnectionId {
   }
   static ConnectionId from(const ngtcp2_cid& c) noexcept { return from({c.data, c.datalen}); }
 
-  [[nodiscard]] std::span<const std::uint8_t> span() const noexcept { return {bytes.data(), length}; }
+  [[nodiscard]] std::span<const std::uint8_t> span() const noexcept {
+    return {bytes.data(), length};
+  }
   [[nodiscard]] ngtcp2_cid to_ngtcp2() const noexcept {
     ngtcp2_cid c{};
     ngtcp2_cid_init(&c, bytes.data(), length);

@@ -28,7 +28,8 @@ DatagramInfo classify_datagram(std::span<const std::uint8_t> d,
       info.truncated = true;
       return info;
     }
-    info.version = (static_cast<std::uint32_t>(d[1]) << 24) | (static_cast<std::uint32_t>(d[2]) << 16) |
+    info.version = (static_cast<std::uint32_t>(d[1]) << 24) |
+                   (static_cast<std::uint32_t>(d[2]) << 16) |
                    (static_cast<std::uint32_t>(d[3]) << 8) | d[4];
     const std::size_t dcid_len = d[5];
     if (d.size() < 6 + dcid_len + 1) {

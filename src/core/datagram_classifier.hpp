@@ -24,8 +24,8 @@ enum class DatagramKind {
 // DatagramInfo describes a datagram. Spans point into the classified buffer.
 struct DatagramInfo {
   DatagramKind kind = DatagramKind::empty;
-  bool fixed_bit = false;  // bit 0x40 of the first byte
-  bool truncated = false;  // too short to hold the header fields named below
+  bool fixed_bit = false;                // bit 0x40 of the first byte
+  bool truncated = false;                // too short to hold the header fields named below
   std::uint32_t version = 0;             // long header only
   std::span<const std::uint8_t> dcid{};  // destination connection ID (long: as encoded; short:
                                          // the first short_dcid_length bytes after byte 0)

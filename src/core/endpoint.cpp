@@ -32,19 +32,32 @@ SipKey random_sip_key(Rng& rng) {
 
 std::string_view to_string(DropReason reason) noexcept {
   switch (reason) {
-    case DropReason::empty: return "empty";
-    case DropReason::malformed_long_header: return "malformed_long_header";
-    case DropReason::unknown_connection: return "unknown_connection";
-    case DropReason::not_listening: return "not_listening";
-    case DropReason::unsupported_version: return "unsupported_version";
-    case DropReason::invalid_initial: return "invalid_initial";
-    case DropReason::too_many_connections: return "too_many_connections";
-    case DropReason::accept_queue_full: return "accept_queue_full";
-    case DropReason::invalid_token: return "invalid_token";
-    case DropReason::reset_rate_limited: return "reset_rate_limited";
-    case DropReason::reset_too_small: return "reset_too_small";
-    case DropReason::connection_init_failed: return "connection_init_failed";
-    case DropReason::count_: break;
+    case DropReason::empty:
+      return "empty";
+    case DropReason::malformed_long_header:
+      return "malformed_long_header";
+    case DropReason::unknown_connection:
+      return "unknown_connection";
+    case DropReason::not_listening:
+      return "not_listening";
+    case DropReason::unsupported_version:
+      return "unsupported_version";
+    case DropReason::invalid_initial:
+      return "invalid_initial";
+    case DropReason::too_many_connections:
+      return "too_many_connections";
+    case DropReason::accept_queue_full:
+      return "accept_queue_full";
+    case DropReason::invalid_token:
+      return "invalid_token";
+    case DropReason::reset_rate_limited:
+      return "reset_rate_limited";
+    case DropReason::reset_too_small:
+      return "reset_too_small";
+    case DropReason::connection_init_failed:
+      return "connection_init_failed";
+    case DropReason::count_:
+      break;
   }
   return "unknown";
 }
@@ -69,7 +82,8 @@ Result<void> Endpoint::listen(
   if (server_tls_) {
     return fail(errc::already_listening);
   }
-  if (!tls || (!tls->select && (!tls->default_choice.identity || tls->default_choice.alpns.empty()))) {
+  if (!tls ||
+      (!tls->select && (!tls->default_choice.identity || tls->default_choice.alpns.empty()))) {
     return fail(errc::invalid_argument);
   }
   server_tls_ = std::move(tls);
@@ -196,8 +210,7 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
 }
 
 DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& remote,
-                                         std::span<const std::uint8_t> datagram,
-                                         PacketSink& sink) {
+                                         std::span<const std::uint8_t> datagram, PacketSink& sink) {
   ngtcp2_pkt_hd hd{};
   if (ngtcp2_accept(&hd, datagram.data(), datagram.size()) != 0) {
     return drop(DropReason::invalid_initial);
@@ -225,9 +238,9 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   std::optional<ConnectionId> retry_scid;
   switch (token_kind(token)) {
     case TokenKind::retry: {
-      auto odcid = verify_retry_token(config_.token_key, token, hd.version, remote,
-                                      ConnectionId::from(hd.dcid), config_.retry_token_lifetime,
-                                      now);
+      auto odcid =
+          verify_retry_token(config_.token_key, token, hd.version, remote,
+                             ConnectionId::from(hd.dcid), config_.retry_token_lifetime, now);
       if (!odcid) {
         refuse(hd, remote, kInvalidToken, sink);
         return drop(DropReason::invalid_token);
@@ -238,8 +251,8 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
       break;
     }
     case TokenKind::regular:
-      validated = verify_regular_token(config_.token_key, token, remote,
-                                       config_.new_token_lifetime, now);
+      validated =
+          verify_regular_token(config_.token_key, token, remote, config_.new_token_lifetime, now);
       break;
     case TokenKind::none:
     case TokenKind::unknown:
@@ -312,8 +325,8 @@ DatagramOutcome Endpoint::refuse(const ngtcp2_pkt_hd& hd, const SocketAddress& r
                                  std::uint64_t code, PacketSink& sink) {
   // An Initial carrying CONNECTION_CLOSE, keyed from the client's DCID: no state is kept.
   std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buf{};
-  const ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(
-      buf.data(), buf.size(), hd.version, &hd.scid, &hd.dcid, code, nullptr, 0);
+  const ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(buf.data(), buf.size(), hd.version,
+                                                              &hd.scid, &hd.dcid, code, nullptr, 0);
   if (n > 0) {
     sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n));
   }
@@ -354,8 +367,8 @@ DatagramOutcome Endpoint::send_stateless_reset(Timestamp now, const DatagramInfo
   std::array<std::uint8_t, kMaxResetSize> random{};
   rng_.fill({random.data(), randlen});
   std::array<std::uint8_t, kMaxResetSize> buf{};
-  const ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf.data(), buf.size(),
-                                                          token.bytes.data(), random.data(), randlen);
+  const ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(
+      buf.data(), buf.size(), token.bytes.data(), random.data(), randlen);
   if (n <= 0) {
     return drop(DropReason::reset_too_small);
   }

@@ -7,10 +7,6 @@
 // clock, touches a socket or includes Asio.
 #pragma once
 
-#include <quicreuse/error.hpp>
-#include <quicreuse/tls.hpp>
-#include <quicreuse/transport_config.hpp>
-
 #include "core/cid_index.hpp"
 #include "core/connection.hpp"
 #include "core/datagram_classifier.hpp"
@@ -19,6 +15,10 @@
 #include "core/time.hpp"
 #include "core/token_bucket.hpp"
 #include "core/tokens.hpp"
+
+#include <quicreuse/error.hpp>
+#include <quicreuse/tls.hpp>
+#include <quicreuse/transport_config.hpp>
 
 #include <any>
 #include <array>
@@ -38,30 +38,30 @@ namespace quicreuse::core {
 enum class DropReason {
   empty,
   malformed_long_header,
-  unknown_connection,      // long header for no connection, not a new-connection Initial
-  not_listening,           // an Initial while not listening
-  unsupported_version,     // too small to deserve a Version Negotiation packet
-  invalid_initial,         // ngtcp2_accept refused it (too short, bad header)
+  unknown_connection,   // long header for no connection, not a new-connection Initial
+  not_listening,        // an Initial while not listening
+  unsupported_version,  // too small to deserve a Version Negotiation packet
+  invalid_initial,      // ngtcp2_accept refused it (too short, bad header)
   too_many_connections,
-  accept_queue_full,       // the application is not accepting: new Initials are refused
-  invalid_token,           // a Retry token we cannot verify (answered with INVALID_TOKEN)
-  reset_rate_limited,      // stateless reset not sent: rate limit
-  reset_too_small,         // stateless reset not sent: the packet was too small
+  accept_queue_full,   // the application is not accepting: new Initials are refused
+  invalid_token,       // a Retry token we cannot verify (answered with INVALID_TOKEN)
+  reset_rate_limited,  // stateless reset not sent: rate limit
+  reset_too_small,     // stateless reset not sent: the packet was too small
   connection_init_failed,
-  count_,                  // number of reasons
+  count_,  // number of reasons
 };
 std::string_view to_string(DropReason reason) noexcept;
 
 // DatagramOutcome says what handle_datagram did with a datagram.
 enum class DatagramOutcome {
-  routed,                    // given to an existing connection
-  accepted,                  // created a new server connection
-  non_quic,                  // not QUIC: the driver hands it to the non-QUIC reader
+  routed,    // given to an existing connection
+  accepted,  // created a new server connection
+  non_quic,  // not QUIC: the driver hands it to the non-QUIC reader
   version_negotiation_sent,
   retry_sent,
   stateless_reset_sent,
-  refused,                   // CONNECTION_CLOSE sent without creating a connection
-  dropped,                   // see the drop counters
+  refused,  // CONNECTION_CLOSE sent without creating a connection
+  dropped,  // see the drop counters
 };
 
 // EndpointStats are the endpoint's counters (monotonic).
@@ -77,17 +77,17 @@ struct EndpointStats {
   std::uint64_t connections_incoming = 0;  // server connections created from an Initial
   std::uint64_t connections_accepted = 0;  // server connections whose handshake completed
   std::uint64_t connections_dialed = 0;
-  std::uint64_t connections_refused = 0;   // hook refusals, full tables, full accept queue
+  std::uint64_t connections_refused = 0;  // hook refusals, full tables, full accept queue
   std::uint64_t connections_closed = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::count_)> dropped{};
 };
 
 // EndpointConfig configures a core endpoint.
 struct EndpointConfig {
-  StaticKey reset_key{};   // stateless-reset key (32 bytes)
-  StaticKey token_key{};   // Retry / NEW_TOKEN key (32 bytes)
+  StaticKey reset_key{};  // stateless-reset key (32 bytes)
+  StaticKey token_key{};  // Retry / NEW_TOKEN key (32 bytes)
   TransportConfig transport;
-  std::size_t cid_length = 16;        // our SCID length, for every connection (D13); 4..20
+  std::size_t cid_length = 16;  // our SCID length, for every connection (D13); 4..20
   std::size_t max_connections = 10'000;
   // Handshaken server connections not yet accepted; while this many wait, new Initials are
   // refused with CONNECTION_REFUSED.
@@ -204,8 +204,8 @@ class Endpoint final : public ConnectionHost {
   DatagramOutcome send_stateless_reset(Timestamp now, const DatagramInfo& info,
                                        const SocketAddress& remote, std::size_t size,
                                        PacketSink& sink);
-  DatagramOutcome refuse(const ngtcp2_pkt_hd& hd, const SocketAddress& remote,
-                         std::uint64_t code, PacketSink& sink);
+  DatagramOutcome refuse(const ngtcp2_pkt_hd& hd, const SocketAddress& remote, std::uint64_t code,
+                         PacketSink& sink);
   ConnectionId new_cid();
   void schedule_timer(Connection& conn);
   void remove(ConnectionHandle handle, EndpointObserver& observer);

@@ -16,31 +16,56 @@ class QuicreuseCategory final : public std::error_category {
   [[nodiscard]] const char* name() const noexcept override { return "quicreuse"; }
   [[nodiscard]] std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::endpoint_closed: return "endpoint closed";
-      case errc::connection_closed: return "connection closed";
-      case errc::closed_by_peer: return "connection closed by peer (code 0)";
-      case errc::listener_closed: return "listener closed";
-      case errc::already_listening: return "endpoint is already listening";
-      case errc::not_listening: return "endpoint is not listening";
-      case errc::invalid_argument: return "invalid argument";
-      case errc::address_family_mismatch: return "address family does not match the socket";
-      case errc::queue_full: return "queue full";
-      case errc::idle_timeout: return "idle timeout";
-      case errc::handshake_timeout: return "handshake timeout";
-      case errc::stateless_reset: return "stateless reset received";
-      case errc::connection_refused: return "connection refused";
-      case errc::version_negotiation: return "no supported QUIC version in common";
-      case errc::stream_limit_reached: return "stream limit reached";
-      case errc::stream_reset: return "stream reset by peer";
-      case errc::stream_stopped: return "peer stopped reading the stream";
-      case errc::stream_closed: return "stream closed";
-      case errc::wrong_stream_direction: return "operation not allowed on this stream direction";
-      case errc::datagrams_disabled: return "datagrams not negotiated";
-      case errc::datagram_too_large: return "datagram too large";
-      case errc::tls_configuration: return "TLS configuration error";
-      case errc::no_application_protocol: return "no application protocol in common";
-      case errc::certificate_rejected: return "peer certificate rejected";
-      case errc::internal_error: return "internal error";
+      case errc::endpoint_closed:
+        return "endpoint closed";
+      case errc::connection_closed:
+        return "connection closed";
+      case errc::closed_by_peer:
+        return "connection closed by peer (code 0)";
+      case errc::listener_closed:
+        return "listener closed";
+      case errc::already_listening:
+        return "endpoint is already listening";
+      case errc::not_listening:
+        return "endpoint is not listening";
+      case errc::invalid_argument:
+        return "invalid argument";
+      case errc::address_family_mismatch:
+        return "address family does not match the socket";
+      case errc::queue_full:
+        return "queue full";
+      case errc::idle_timeout:
+        return "idle timeout";
+      case errc::handshake_timeout:
+        return "handshake timeout";
+      case errc::stateless_reset:
+        return "stateless reset received";
+      case errc::connection_refused:
+        return "connection refused";
+      case errc::version_negotiation:
+        return "no supported QUIC version in common";
+      case errc::stream_limit_reached:
+        return "stream limit reached";
+      case errc::stream_reset:
+        return "stream reset by peer";
+      case errc::stream_stopped:
+        return "peer stopped reading the stream";
+      case errc::stream_closed:
+        return "stream closed";
+      case errc::wrong_stream_direction:
+        return "operation not allowed on this stream direction";
+      case errc::datagrams_disabled:
+        return "datagrams not negotiated";
+      case errc::datagram_too_large:
+        return "datagram too large";
+      case errc::tls_configuration:
+        return "TLS configuration error";
+      case errc::no_application_protocol:
+        return "no application protocol in common";
+      case errc::certificate_rejected:
+        return "peer certificate rejected";
+      case errc::internal_error:
+        return "internal error";
     }
     return "unknown quicreuse error " + std::to_string(value);
   }
@@ -57,13 +82,23 @@ class TransportCategory final : public std::error_category {
   [[nodiscard]] const char* name() const noexcept override { return "quic-transport"; }
   [[nodiscard]] std::string message(int value) const override {
     auto code = static_cast<std::uint64_t>(static_cast<unsigned>(value));
-    static constexpr const char* kNames[] = {
-        "NO_ERROR",           "INTERNAL_ERROR",           "CONNECTION_REFUSED",
-        "FLOW_CONTROL_ERROR", "STREAM_LIMIT_ERROR",       "STREAM_STATE_ERROR",
-        "FINAL_SIZE_ERROR",   "FRAME_ENCODING_ERROR",     "TRANSPORT_PARAMETER_ERROR",
-        "CONNECTION_ID_LIMIT_ERROR", "PROTOCOL_VIOLATION", "INVALID_TOKEN",
-        "APPLICATION_ERROR",  "CRYPTO_BUFFER_EXCEEDED",   "KEY_UPDATE_ERROR",
-        "AEAD_LIMIT_REACHED", "NO_VIABLE_PATH"};
+    static constexpr const char* kNames[] = {"NO_ERROR",
+                                             "INTERNAL_ERROR",
+                                             "CONNECTION_REFUSED",
+                                             "FLOW_CONTROL_ERROR",
+                                             "STREAM_LIMIT_ERROR",
+                                             "STREAM_STATE_ERROR",
+                                             "FINAL_SIZE_ERROR",
+                                             "FRAME_ENCODING_ERROR",
+                                             "TRANSPORT_PARAMETER_ERROR",
+                                             "CONNECTION_ID_LIMIT_ERROR",
+                                             "PROTOCOL_VIOLATION",
+                                             "INVALID_TOKEN",
+                                             "APPLICATION_ERROR",
+                                             "CRYPTO_BUFFER_EXCEEDED",
+                                             "KEY_UPDATE_ERROR",
+                                             "AEAD_LIMIT_REACHED",
+                                             "NO_VIABLE_PATH"};
     if (code < std::size(kNames)) {
       return std::string(kNames[code]) + " (" + hex(code) + ")";
     }

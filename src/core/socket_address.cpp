@@ -69,7 +69,7 @@ std::size_t SocketAddress::hash() const noexcept {
   } else if (is_v6()) {
     bytes = {reinterpret_cast<const char*>(&storage_.in6.sin6_addr), 16};
   }
-  return std::hash<std::string_view>{}(bytes) * 31u + port();
+  return std::hash<std::string_view>{}(bytes)*31u + port();
 }
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {

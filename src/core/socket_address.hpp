@@ -28,7 +28,9 @@ class SocketAddress {
   [[nodiscard]] bool empty() const noexcept { return len_ == 0; }
   [[nodiscard]] bool is_v4() const noexcept { return family() == AF_INET; }
   [[nodiscard]] bool is_v6() const noexcept { return family() == AF_INET6; }
-  [[nodiscard]] int family() const noexcept { return len_ == 0 ? AF_UNSPEC : storage_.sa.sa_family; }
+  [[nodiscard]] int family() const noexcept {
+    return len_ == 0 ? AF_UNSPEC : storage_.sa.sa_family;
+  }
   [[nodiscard]] std::uint16_t port() const noexcept;
   [[nodiscard]] const sockaddr* data() const noexcept { return &storage_.sa; }
   [[nodiscard]] sockaddr* data() noexcept { return &storage_.sa; }

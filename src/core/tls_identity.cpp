@@ -1,10 +1,10 @@
 // TlsIdentity: GnuTLS certificate credentials built from PEM or generated in-process.
-#include <quicreuse/tls.hpp>
-
 #include "core/tls_native.hpp"
 
-#include <gnutls/gnutls.h>
+#include <quicreuse/tls.hpp>
+
 #include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
 #include <ctime>
@@ -14,7 +14,9 @@
 namespace quicreuse {
 namespace {
 
-std::error_code gnutls_error(int rv) { return {rv, gnutls_category()}; }
+std::error_code gnutls_error(int rv) {
+  return {rv, gnutls_category()};
+}
 
 struct CrtDeleter {
   void operator()(gnutls_x509_crt_int* c) const noexcept { gnutls_x509_crt_deinit(c); }
@@ -82,8 +84,8 @@ Result<std::shared_ptr<const TlsIdentity>> TlsIdentity::from_pem(std::string_vie
   native->credentials.reset(cred);
   gnutls_datum_t cert = datum(chain_pem);
   gnutls_datum_t key = datum(key_pem);
-  if (int rv = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,
-                                                    nullptr, 0);
+  if (int rv =
+          gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
       rv < 0) {
     return fail(gnutls_error(rv));
   }

@@ -17,7 +17,9 @@ constexpr const char* kPriority =
 
 constexpr std::size_t kMaxAlpnLength = 255;
 
-std::error_code gnutls_error(int rv) { return {rv, gnutls_category()}; }
+std::error_code gnutls_error(int rv) {
+  return {rv, gnutls_category()};
+}
 
 // Parses kPriority once (GnuTLS priority caches are immutable and may be shared by sessions).
 gnutls_priority_t shared_priority() {
@@ -172,8 +174,8 @@ Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(
   context->credentials.reset(cred);
   if (!config.insecure_skip_verify && !config.verify_server) {
     if (!config.ca_file.empty()) {
-      int rv = gnutls_certificate_set_x509_trust_file(cred, config.ca_file.c_str(),
-                                                      GNUTLS_X509_FMT_PEM);
+      int rv =
+          gnutls_certificate_set_x509_trust_file(cred, config.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
       if (rv <= 0) {
         return fail(rv < 0 ? gnutls_error(rv) : make_error_code(errc::tls_configuration));
       }
@@ -183,8 +185,9 @@ Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(
   }
   if (config.identity) {
     const auto& native = config.identity->native();
-    gnutls_datum_t cert{reinterpret_cast<unsigned char*>(const_cast<char*>(native.chain_pem.data())),
-                        static_cast<unsigned>(native.chain_pem.size())};
+    gnutls_datum_t cert{
+        reinterpret_cast<unsigned char*>(const_cast<char*>(native.chain_pem.data())),
+        static_cast<unsigned>(native.chain_pem.size())};
     gnutls_datum_t key{reinterpret_cast<unsigned char*>(const_cast<char*>(native.key_pem.data())),
                        static_cast<unsigned>(native.key_pem.size())};
     if (int rv = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,

@@ -1,10 +1,10 @@
 // GnuTLS session set-up for QUIC (ngtcp2_crypto_gnutls), client and server side.
 #pragma once
 
+#include "core/tls_native.hpp"
+
 #include <quicreuse/error.hpp>
 #include <quicreuse/tls.hpp>
-
-#include "core/tls_native.hpp"
 
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2_crypto.h>
@@ -30,7 +30,8 @@ struct ClientTlsContext {
 
 // Returns a client context for config. Errors: errc::invalid_argument (no ALPN, ALPN longer than
 // 255 bytes), errc::tls_configuration or a gnutls_category code (CA file, client identity).
-Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(const TlsClientConfig& config);
+Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(
+    const TlsClientConfig& config);
 
 // Creates a client session wired to ngtcp2 through conn_ref (which must outlive the session).
 // The session's verify function calls Connection::on_verify_peer through conn_ref when the

@@ -50,8 +50,8 @@ std::optional<ConnectionId> verify_retry_token(const StaticKey& token_key,
   return ConnectionId::from(odcid);
 }
 
-std::vector<std::uint8_t> make_regular_token(const StaticKey& token_key, const SocketAddress& remote,
-                                             Timestamp now) {
+std::vector<std::uint8_t> make_regular_token(const StaticKey& token_key,
+                                             const SocketAddress& remote, Timestamp now) {
   std::vector<std::uint8_t> token(NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN);
   const ngtcp2_ssize n =
       ngtcp2_crypto_generate_regular_token(token.data(), token_key.data(), token_key.size(),
@@ -78,9 +78,12 @@ TokenKind token_kind(std::span<const std::uint8_t> token) noexcept {
     return TokenKind::none;
   }
   switch (token[0]) {
-    case NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY: return TokenKind::retry;
-    case NGTCP2_CRYPTO_TOKEN_MAGIC_REGULAR: return TokenKind::regular;
-    default: return TokenKind::unknown;
+    case NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY:
+      return TokenKind::retry;
+    case NGTCP2_CRYPTO_TOKEN_MAGIC_REGULAR:
+      return TokenKind::regular;
+    default:
+      return TokenKind::unknown;
   }
 }
 

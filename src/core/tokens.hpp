@@ -38,8 +38,8 @@ std::optional<ConnectionId> verify_retry_token(const StaticKey& token_key,
                                                Timestamp now);
 
 // Returns a NEW_TOKEN token for remote's IP address (any port); empty on failure.
-std::vector<std::uint8_t> make_regular_token(const StaticKey& token_key, const SocketAddress& remote,
-                                             Timestamp now);
+std::vector<std::uint8_t> make_regular_token(const StaticKey& token_key,
+                                             const SocketAddress& remote, Timestamp now);
 
 // Returns true if token is a NEW_TOKEN token we issued to remote's IP, not older than lifetime.
 bool verify_regular_token(const StaticKey& token_key, std::span<const std::uint8_t> token,

@@ -1,7 +1,7 @@
 // Connection (public handle) and ConnectionState (its io-side state).
-#include <quicreuse/connection.hpp>
-
 #include "io/endpoint_state.hpp"
+
+#include <quicreuse/connection.hpp>
 
 namespace quicreuse {
 namespace detail {
@@ -337,7 +337,9 @@ std::function<void()> make_canceller(const std::shared_ptr<ConnectionState>& st,
 
 Connection::Connection(std::shared_ptr<detail::ConnectionRef> ref) : ref_(std::move(ref)) {}
 
-Connection::executor_type Connection::get_executor() const { return ref_->state->executor; }
+Connection::executor_type Connection::get_executor() const {
+  return ref_->state->executor;
+}
 
 void Connection::start_accept(const std::shared_ptr<detail::ConnectionRef>& ref, bool bidi,
                               detail::StreamCompletion c) {
@@ -441,9 +443,15 @@ CloseInfo Connection::close_info() const {
   return ref_->state->close_info;
 }
 
-std::string Connection::alpn() const { return ref_->state->alpn; }
-CertificateChain Connection::peer_certificates() const { return ref_->state->peer_chain; }
-asio::ip::udp::endpoint Connection::local_endpoint() const { return ref_->state->local; }
+std::string Connection::alpn() const {
+  return ref_->state->alpn;
+}
+CertificateChain Connection::peer_certificates() const {
+  return ref_->state->peer_chain;
+}
+asio::ip::udp::endpoint Connection::local_endpoint() const {
+  return ref_->state->local;
+}
 
 asio::ip::udp::endpoint Connection::remote_endpoint() const {
   if (const core::Connection* core = ref_->state->core(); core != nullptr) {
@@ -473,8 +481,12 @@ ConnectionStats Connection::stats() const {
   return out;
 }
 
-const std::any& Connection::user_value() const { return ref_->state->user_value; }
-bool Connection::is_client() const { return ref_->state->is_client; }
+const std::any& Connection::user_value() const {
+  return ref_->state->user_value;
+}
+bool Connection::is_client() const {
+  return ref_->state->is_client;
+}
 
 bool operator==(const Connection& a, const Connection& b) noexcept {
   if (!a.ref_ || !b.ref_) {

@@ -1,8 +1,8 @@
 // Endpoint (public handle).
-#include <quicreuse/endpoint.hpp>
-
 #include "io/endpoint_state.hpp"
 #include "io/qlog_file.hpp"
+
+#include <quicreuse/endpoint.hpp>
 
 #include <cstdlib>
 
@@ -122,9 +122,13 @@ Endpoint& Endpoint::operator=(Endpoint&& other) noexcept {
   return *this;
 }
 
-Endpoint::~Endpoint() { close(); }
+Endpoint::~Endpoint() {
+  close();
+}
 
-Endpoint::executor_type Endpoint::get_executor() const { return state_->executor; }
+Endpoint::executor_type Endpoint::get_executor() const {
+  return state_->executor;
+}
 
 Result<void> Endpoint::listen(TlsServerConfig tls, ListenOptions options) {
   if (!state_ || state_->closed) {
@@ -132,10 +136,8 @@ Result<void> Endpoint::listen(TlsServerConfig tls, ListenOptions options) {
   }
   std::function<bool(const core::Connection&, std::uint64_t)> policy;
   if (options.allow_window_increase) {
-    policy = [f = std::move(options.allow_window_increase)](const core::Connection& c,
-                                                            std::uint64_t delta) {
-      return f(c.alpn(), delta);
-    };
+    policy = [f = std::move(options.allow_window_increase)](
+                 const core::Connection& c, std::uint64_t delta) { return f(c.alpn(), delta); };
   }
   return state_->core_endpoint->listen(std::make_shared<TlsServerConfig>(std::move(tls)),
                                        std::move(policy));
@@ -240,8 +242,8 @@ Result<std::size_t> Endpoint::write_to(std::span<const std::uint8_t> datagram,
     return fail(errc::endpoint_closed);
   }
   std::error_code ec;
-  const std::size_t n = state_->socket.send_to(asio::buffer(datagram.data(), datagram.size()),
-                                               remote, 0, ec);
+  const std::size_t n =
+      state_->socket.send_to(asio::buffer(datagram.data(), datagram.size()), remote, 0, ec);
   if (ec) {
     return fail(normalize(ec));
   }
@@ -254,7 +256,9 @@ asio::ip::udp::endpoint Endpoint::local_endpoint() const {
   return state_ ? state_->local : asio::ip::udp::endpoint{};
 }
 
-bool Endpoint::is_open() const noexcept { return state_ && !state_->closed; }
+bool Endpoint::is_open() const noexcept {
+  return state_ && !state_->closed;
+}
 
 bool Endpoint::is_listening() const noexcept {
   return is_open() && state_->core_endpoint->listening();

@@ -150,8 +150,8 @@ void EndpointState::send(const core::SocketAddress& remote, std::span<const std:
   if (closed || !socket.is_open()) {
     return;
   }
-  const SendResult r = send_datagrams(socket.native_handle(), remote, data, segment_size,
-                                      gso_supported);
+  const SendResult r =
+      send_datagrams(socket.native_handle(), remote, data, segment_size, gso_supported);
   datagrams_sent += r.datagrams;
   bytes_sent += r.bytes;
   send_errors += r.errors;
@@ -175,7 +175,8 @@ Connection EndpointState::make_connection(core::ConnectionHandle handle) {
   return Connection(std::move(ref));
 }
 
-void EndpointState::on_events(core::Connection& conn, std::span<const core::ConnectionEvent> events) {
+void EndpointState::on_events(core::Connection& conn,
+                              std::span<const core::ConnectionEvent> events) {
   auto st = connection_state(conn.handle());
   if (!st) {
     return;  // an accepted connection nobody took yet: the core keeps its state
@@ -198,12 +199,24 @@ void EndpointState::on_events(core::Connection& conn, std::span<const core::Conn
         }
         break;
       }
-      case T::stream_opened: st->try_accept_streams(ev.bidi); break;
-      case T::stream_readable: st->try_read(ev.stream_id); break;
-      case T::stream_writable: st->try_write(ev.stream_id); break;
-      case T::streams_available: st->try_open_streams(ev.bidi); break;
-      case T::datagram_received: st->try_datagrams(); break;
-      case T::closed: closed_event = true; break;
+      case T::stream_opened:
+        st->try_accept_streams(ev.bidi);
+        break;
+      case T::stream_readable:
+        st->try_read(ev.stream_id);
+        break;
+      case T::stream_writable:
+        st->try_write(ev.stream_id);
+        break;
+      case T::streams_available:
+        st->try_open_streams(ev.bidi);
+        break;
+      case T::datagram_received:
+        st->try_datagrams();
+        break;
+      case T::closed:
+        closed_event = true;
+        break;
     }
   }
   if (closed_event) {
@@ -219,7 +232,9 @@ void EndpointState::on_events(core::Connection& conn, std::span<const core::Conn
   }
 }
 
-void EndpointState::on_incoming() { accept_ready(); }
+void EndpointState::on_incoming() {
+  accept_ready();
+}
 
 void EndpointState::accept_ready() {
   while (!accept_waiters.empty()) {
@@ -274,7 +289,8 @@ void EndpointState::deliver_non_quic(std::span<const std::uint8_t> data,
     return;
   }
   // As quic-go: nothing is queued before the first reader shows up, and the queue is bounded.
-  if (!non_quic_reader_seen || non_quic_queue.size() >= std::max<std::size_t>(1, config.non_quic_queue)) {
+  if (!non_quic_reader_seen ||
+      non_quic_queue.size() >= std::max<std::size_t>(1, config.non_quic_queue)) {
     ++non_quic_dropped;
     return;
   }

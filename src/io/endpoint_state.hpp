@@ -2,12 +2,12 @@
 // connections and streams (library internal).
 #pragma once
 
+#include "core/endpoint.hpp"
+#include "core/rng.hpp"
+
 #include <quicreuse/connection.hpp>
 #include <quicreuse/endpoint.hpp>
 #include <quicreuse/stream.hpp>
-
-#include "core/endpoint.hpp"
-#include "core/rng.hpp"
 
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>

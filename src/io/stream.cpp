@@ -1,20 +1,26 @@
 // Stream (public handle) and StreamHandle.
-#include <quicreuse/stream.hpp>
-
 #include "io/endpoint_state.hpp"
+
+#include <quicreuse/stream.hpp>
 
 namespace quicreuse {
 namespace detail {
 
-StreamHandle::~StreamHandle() { ref->state->release_stream(id); }
+StreamHandle::~StreamHandle() {
+  ref->state->release_stream(id);
+}
 
 }  // namespace detail
 
 Stream::Stream(std::shared_ptr<detail::StreamHandle> handle) : handle_(std::move(handle)) {}
 
-Stream::executor_type Stream::get_executor() const { return handle_->ref->state->executor; }
+Stream::executor_type Stream::get_executor() const {
+  return handle_->ref->state->executor;
+}
 
-std::int64_t Stream::id() const noexcept { return handle_ ? handle_->id : -1; }
+std::int64_t Stream::id() const noexcept {
+  return handle_ ? handle_->id : -1;
+}
 
 void Stream::start_read(const std::shared_ptr<detail::StreamHandle>& h,
                         std::vector<asio::mutable_buffer> bufs, detail::SizeCompletion c) {

@@ -1,6 +1,6 @@
-#include <quicreuse/stun.hpp>
-
 #include "core/datagram_classifier.hpp"
+
+#include <quicreuse/stun.hpp>
 
 #include <cstring>
 
@@ -70,7 +70,7 @@ std::optional<std::vector<std::uint8_t>> make_binding_response(
 }
 
 std::optional<asio::ip::udp::endpoint> parse_binding_response(std::span<const std::uint8_t> d,
-                                                             const TransactionId& id) {
+                                                              const TransactionId& id) {
   if (!core::is_stun_message(d) || read16(d.data()) != kBindingSuccess ||
       std::memcmp(d.data() + 8, id.data(), id.size()) != 0) {
     return std::nullopt;

@@ -12,7 +12,7 @@ namespace quicreuse::detail {
 struct SendResult {
   std::uint64_t datagrams = 0;  // datagrams handed to the kernel
   std::uint64_t bytes = 0;
-  std::uint64_t errors = 0;     // datagrams dropped (buffer full, unreachable...)
+  std::uint64_t errors = 0;  // datagrams dropped (buffer full, unreachable...)
 };
 
 // Sends data to remote as datagrams of segment_size bytes (the last may be shorter). Uses one

@@ -13,6 +13,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -21,8 +22,8 @@
 namespace quicreuse::test {
 namespace {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 using namespace std::chrono_literals;
 
 struct Pair {
@@ -68,30 +69,34 @@ TEST(Connection, OpenWaitsWhileThePeersStreamLimitBlocksIt) {
   asio::co_spawn(p.io, echo_server(p.server), asio::detached);
   bool third_opened_early = false;
   std::vector<std::uint8_t> third_echo;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-    EXPECT_TRUE(conn);
-    if (!conn) {
-      co_return;
-    }
-    auto s1 = co_await conn->open_stream();
-    auto s2 = co_await conn->open_stream();
-    EXPECT_TRUE(s1 && s2);
-    // A third stream must wait: the limit is 2 and both are still open.
-    auto third = co_await (conn->async_open_stream(as_tuple(use_awaitable)) || sleep_for(300ms));
-    third_opened_early = third.index() == 0;
-    // Finish stream 1 both ways (the echo server answers FIN with FIN and drops it).
-    std::vector<std::uint8_t> one = {1};
-    co_await asio::async_write(*s1, asio::buffer(one), as_tuple(use_awaitable));
-    (void)s1->shutdown_send();
-    std::vector<std::uint8_t> back(8);
-    auto [ec, n] = co_await asio::async_read(*s1, asio::buffer(back), as_tuple(use_awaitable));
-    EXPECT_EQ(ec, asio::error::eof);
-    s1->close();
-    // Now the peer raises the limit and the open completes.
-    third_echo = co_await echo_round_trip(*conn, pattern(1000, 1));
-  }, 20s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
+        EXPECT_TRUE(conn);
+        if (!conn) {
+          co_return;
+        }
+        auto s1 = co_await conn->open_stream();
+        auto s2 = co_await conn->open_stream();
+        EXPECT_TRUE(s1 && s2);
+        // A third stream must wait: the limit is 2 and both are still open.
+        auto third =
+            co_await (conn->async_open_stream(as_tuple(use_awaitable)) || sleep_for(300ms));
+        third_opened_early = third.index() == 0;
+        // Finish stream 1 both ways (the echo server answers FIN with FIN and drops it).
+        std::vector<std::uint8_t> one = {1};
+        co_await asio::async_write(*s1, asio::buffer(one), as_tuple(use_awaitable));
+        (void)s1->shutdown_send();
+        std::vector<std::uint8_t> back(8);
+        auto [ec, n] = co_await asio::async_read(*s1, asio::buffer(back), as_tuple(use_awaitable));
+        EXPECT_EQ(ec, asio::error::eof);
+        s1->close();
+        // Now the peer raises the limit and the open completes.
+        third_echo = co_await echo_round_trip(*conn, pattern(1000, 1));
+      },
+      20s));
   EXPECT_FALSE(third_opened_early);
   EXPECT_EQ(third_echo, pattern(1000, 1));
 }
@@ -103,56 +108,60 @@ TEST(Connection, ResetAndStopSendingCarryTheirCodesToThePeer) {
   std::optional<std::uint64_t> server_saw_reset;
   std::error_code client_write_error;
   std::optional<std::uint64_t> client_saw_stop;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto [accepted, conn] = co_await (p.server.accept() &&
-                                      p.client.dial(p.server.local_endpoint(), client_tls()));
-    EXPECT_TRUE(accepted && conn);
-    if (!accepted || !conn) {
-      co_return;
-    }
-    // Client resets its stream with code 7.
-    auto s = co_await conn->open_stream();
-    std::vector<std::uint8_t> hi = {'h', 'i'};
-    co_await asio::async_write(*s, asio::buffer(hi), as_tuple(use_awaitable));
-    auto in = co_await accepted->accept_stream();
-    EXPECT_TRUE(in);
-    (void)s->reset(7);
-    std::vector<std::uint8_t> buf(16);
-    for (;;) {
-      auto [ec, n] = co_await in->async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-      if (ec) {
-        server_read_error = ec;
-        break;
-      }
-    }
-    server_saw_reset = in->reset_code();
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto [accepted, conn] =
+            co_await (p.server.accept() && p.client.dial(p.server.local_endpoint(), client_tls()));
+        EXPECT_TRUE(accepted && conn);
+        if (!accepted || !conn) {
+          co_return;
+        }
+        // Client resets its stream with code 7.
+        auto s = co_await conn->open_stream();
+        std::vector<std::uint8_t> hi = {'h', 'i'};
+        co_await asio::async_write(*s, asio::buffer(hi), as_tuple(use_awaitable));
+        auto in = co_await accepted->accept_stream();
+        EXPECT_TRUE(in);
+        (void)s->reset(7);
+        std::vector<std::uint8_t> buf(16);
+        for (;;) {
+          auto [ec, n] = co_await in->async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+          if (ec) {
+            server_read_error = ec;
+            break;
+          }
+        }
+        server_saw_reset = in->reset_code();
 
-    // Server asks the client to stop sending, code 9.
-    auto s2 = co_await conn->open_stream();
-    co_await asio::async_write(*s2, asio::buffer(hi), as_tuple(use_awaitable));
-    auto in2 = co_await accepted->accept_stream();
-    EXPECT_TRUE(in2);
-    (void)in2->stop_sending(9);
-    std::vector<std::uint8_t> chunk(1000, 1);
-    for (int i = 0; i < 200; ++i) {
-      auto [ec, n] = co_await asio::async_write(*s2, asio::buffer(chunk), as_tuple(use_awaitable));
-      if (ec) {
-        client_write_error = ec;
-        break;
-      }
-      co_await sleep_for(5ms);
-    }
-    // The code becomes known once the stream closed on both sides.
-    (void)in2->shutdown_send();
-    for (int i = 0; i < 200 && !s2->stop_sending_code(); ++i) {
-      auto [ec, n] = co_await s2->async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-      if (ec) {
-        co_await sleep_for(5ms);
-      }
-    }
-    client_saw_stop = s2->stop_sending_code();
-  }, 20s));
+        // Server asks the client to stop sending, code 9.
+        auto s2 = co_await conn->open_stream();
+        co_await asio::async_write(*s2, asio::buffer(hi), as_tuple(use_awaitable));
+        auto in2 = co_await accepted->accept_stream();
+        EXPECT_TRUE(in2);
+        (void)in2->stop_sending(9);
+        std::vector<std::uint8_t> chunk(1000, 1);
+        for (int i = 0; i < 200; ++i) {
+          auto [ec, n] =
+              co_await asio::async_write(*s2, asio::buffer(chunk), as_tuple(use_awaitable));
+          if (ec) {
+            client_write_error = ec;
+            break;
+          }
+          co_await sleep_for(5ms);
+        }
+        // The code becomes known once the stream closed on both sides.
+        (void)in2->shutdown_send();
+        for (int i = 0; i < 200 && !s2->stop_sending_code(); ++i) {
+          auto [ec, n] = co_await s2->async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+          if (ec) {
+            co_await sleep_for(5ms);
+          }
+        }
+        client_saw_stop = s2->stop_sending_code();
+      },
+      20s));
   EXPECT_EQ(server_read_error, make_error_code(errc::stream_reset));
   EXPECT_EQ(server_saw_reset, 7u);
   EXPECT_EQ(client_write_error, make_error_code(errc::stream_stopped));
@@ -168,27 +177,30 @@ TEST(Connection, DatagramsRoundTripAndCloseCodeAndReasonReachThePeer) {
   ConnectionStats stats;
   asio::ip::udp::endpoint seen_remote;
   asio::ip::udp::endpoint seen_local;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto [accepted, conn] = co_await (p.server.accept() &&
-                                      p.client.dial(p.server.local_endpoint(), client_tls()));
-    EXPECT_TRUE(accepted && conn);
-    if (!accepted || !conn) {
-      co_return;
-    }
-    seen_remote = accepted->remote_endpoint();
-    seen_local = accepted->local_endpoint();
-    std::vector<std::uint8_t> ping = {'p', 'i', 'n', 'g'};
-    EXPECT_TRUE(conn->send_datagram(ping));
-    auto [ec, d] = co_await accepted->async_receive_datagram(as_tuple(use_awaitable));
-    EXPECT_FALSE(ec);
-    got = d;
-    stats = conn->stats();
-    conn->close(0x42, "bye");
-    auto [cec] = co_await accepted->async_wait_closed(as_tuple(use_awaitable));
-    closed_error = cec;
-    info = accepted->close_info();
-  }, 20s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto [accepted, conn] =
+            co_await (p.server.accept() && p.client.dial(p.server.local_endpoint(), client_tls()));
+        EXPECT_TRUE(accepted && conn);
+        if (!accepted || !conn) {
+          co_return;
+        }
+        seen_remote = accepted->remote_endpoint();
+        seen_local = accepted->local_endpoint();
+        std::vector<std::uint8_t> ping = {'p', 'i', 'n', 'g'};
+        EXPECT_TRUE(conn->send_datagram(ping));
+        auto [ec, d] = co_await accepted->async_receive_datagram(as_tuple(use_awaitable));
+        EXPECT_FALSE(ec);
+        got = d;
+        stats = conn->stats();
+        conn->close(0x42, "bye");
+        auto [cec] = co_await accepted->async_wait_closed(as_tuple(use_awaitable));
+        closed_error = cec;
+        info = accepted->close_info();
+      },
+      20s));
   EXPECT_EQ(got, (std::vector<std::uint8_t>{'p', 'i', 'n', 'g'}));
   EXPECT_EQ(closed_error, make_application_error(0x42));
   EXPECT_EQ(info.kind, CloseInfo::Kind::application);
@@ -221,13 +233,16 @@ TEST(Connection, WindowIncreaseCallbackSeesTheAlpnAndMayRefuse) {
   asio::co_spawn(p.io, echo_server(p.server), asio::detached);
   std::vector<std::uint8_t> echoed;
   const auto data = pattern(std::size_t{4} * 1024 * 1024, 4);
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-    EXPECT_TRUE(conn);
-    if (conn) {
-      echoed = co_await echo_round_trip(*conn, data);
-    }
-  }, 60s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
+        EXPECT_TRUE(conn);
+        if (conn) {
+          echoed = co_await echo_round_trip(*conn, data);
+        }
+      },
+      60s));
   EXPECT_TRUE(echoed == data);  // refusing growth slows a transfer, never breaks it
   EXPECT_GT(asked, 0);
   EXPECT_EQ(asked_alpn, "echo/1");
@@ -244,13 +259,16 @@ TEST(Connection, RetryIsDoneWhenVerifySourceAddressAsks) {
   ASSERT_TRUE(p.server.listen(server_tls()));
   asio::co_spawn(p.io, echo_server(p.server), asio::detached);
   std::vector<std::uint8_t> echoed;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-    EXPECT_TRUE(conn) << conn.error().message();
-    if (conn) {
-      echoed = co_await echo_round_trip(*conn, pattern(10, 1));
-    }
-  }, 20s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
+        EXPECT_TRUE(conn) << conn.error().message();
+        if (conn) {
+          echoed = co_await echo_round_trip(*conn, pattern(10, 1));
+        }
+      },
+      20s));
   EXPECT_EQ(echoed, pattern(10, 1));
   EXPECT_EQ(p.server.stats().retries_sent, 1u);
   EXPECT_EQ(asked, 1);
@@ -269,21 +287,24 @@ TEST(Connection, ConnectionContextHookRefusesOrAttachesAValue) {
   ASSERT_TRUE(p.server.listen(server_tls()));
   std::error_code refused;
   std::any value;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-    EXPECT_FALSE(conn);
-    if (!conn) {
-      refused = conn.error();
-    }
-    refuse = false;
-    auto [accepted, ok] = co_await (p.server.accept() &&
-                                    p.client.dial(p.server.local_endpoint(), client_tls()));
-    EXPECT_TRUE(accepted && ok);
-    if (accepted) {
-      value = accepted->user_value();
-    }
-  }, 20s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
+        EXPECT_FALSE(conn);
+        if (!conn) {
+          refused = conn.error();
+        }
+        refuse = false;
+        auto [accepted, ok] =
+            co_await (p.server.accept() && p.client.dial(p.server.local_endpoint(), client_tls()));
+        EXPECT_TRUE(accepted && ok);
+        if (accepted) {
+          value = accepted->user_value();
+        }
+      },
+      20s));
   EXPECT_EQ(refused, make_transport_error(0x2));
   EXPECT_NE(refused.message().find("CONNECTION_REFUSED"), std::string::npos);
   ASSERT_EQ(value.type(), typeid(asio::ip::udp::endpoint));
@@ -291,23 +312,26 @@ TEST(Connection, ConnectionContextHookRefusesOrAttachesAValue) {
 }
 
 TEST(Connection, QlogWritesOneFilePerConnectionAndRole) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("quicreuse-qlog-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("quicreuse-qlog-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   EndpointConfig config;
   config.qlog_dir = dir;
   Pair p(config, config);
   ASSERT_TRUE(p.server.listen(server_tls()));
   asio::co_spawn(p.io, echo_server(p.server), asio::detached);
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-    EXPECT_TRUE(conn);
-    if (conn) {
-      co_await echo_round_trip(*conn, pattern(10, 1));
-      conn->close();
-    }
-    co_await sleep_for(100ms);
-  }, 20s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
+        EXPECT_TRUE(conn);
+        if (conn) {
+          co_await echo_round_trip(*conn, pattern(10, 1));
+          conn->close();
+        }
+        co_await sleep_for(100ms);
+      },
+      20s));
   p.server.close();
   p.client.close();
   std::vector<std::string> names;
@@ -346,30 +370,33 @@ TEST(Connection, ServerCertificateIsVerifiedByCaFileNameAndCallback) {
   std::error_code callback_no;
   std::error_code unknown_ca;
   bool callback_saw_leaf = false;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    TlsClientConfig config;
-    config.alpns = std::vector<std::string>{"echo/1"};
-    config.server_name = "localhost";
-    config.ca_file = ca;
-    auto ok = co_await p.client.dial(p.server.local_endpoint(), config);
-    good = ok ? std::error_code{} : ok.error();
-    config.server_name = "example.com";
-    auto bad = co_await p.client.dial(p.server.local_endpoint(), config);
-    wrong_name = bad ? std::error_code{} : bad.error();
-    TlsClientConfig cb;
-    cb.alpns = std::vector<std::string>{"echo/1"};
-    cb.verify_server = [&](const CertificateChain& chain) {
-      callback_saw_leaf = !chain.empty() && chain[0] == (*identity)->leaf_der();
-      return false;
-    };
-    auto no = co_await p.client.dial(p.server.local_endpoint(), cb);
-    callback_no = no ? std::error_code{} : no.error();
-    TlsClientConfig system;  // system trust store: a self-signed certificate is unknown
-    system.alpns = std::vector<std::string>{"echo/1"};
-    system.server_name = "localhost";
-    auto unknown = co_await p.client.dial(p.server.local_endpoint(), system);
-    unknown_ca = unknown ? std::error_code{} : unknown.error();
-  }, 30s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        TlsClientConfig config;
+        config.alpns = std::vector<std::string>{"echo/1"};
+        config.server_name = "localhost";
+        config.ca_file = ca;
+        auto ok = co_await p.client.dial(p.server.local_endpoint(), config);
+        good = ok ? std::error_code{} : ok.error();
+        config.server_name = "example.com";
+        auto bad = co_await p.client.dial(p.server.local_endpoint(), config);
+        wrong_name = bad ? std::error_code{} : bad.error();
+        TlsClientConfig cb;
+        cb.alpns = std::vector<std::string>{"echo/1"};
+        cb.verify_server = [&](const CertificateChain& chain) {
+          callback_saw_leaf = !chain.empty() && chain[0] == (*identity)->leaf_der();
+          return false;
+        };
+        auto no = co_await p.client.dial(p.server.local_endpoint(), cb);
+        callback_no = no ? std::error_code{} : no.error();
+        TlsClientConfig system;  // system trust store: a self-signed certificate is unknown
+        system.alpns = std::vector<std::string>{"echo/1"};
+        system.server_name = "localhost";
+        auto unknown = co_await p.client.dial(p.server.local_endpoint(), system);
+        unknown_ca = unknown ? std::error_code{} : unknown.error();
+      },
+      30s));
   std::filesystem::remove(ca);
   EXPECT_FALSE(good) << good.message();
   EXPECT_TRUE(wrong_name);
@@ -395,31 +422,34 @@ TEST(Connection, ClientCertificateRequiredAndVerifiedByTheServer) {
   std::error_code with_cert;
   std::error_code without_cert;
   CertificateChain server_saw;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto config = client_tls();
-    config.identity = *client_id;
-    auto [accepted, ok] = co_await (p.server.accept() &&
-                                    p.client.dial(p.server.local_endpoint(), config));
-    with_cert = ok ? std::error_code{} : ok.error();
-    if (accepted) {
-      server_saw = accepted->peer_certificates();
-    }
-    auto none = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-    // Without a certificate the server aborts the handshake; the client may learn it at once or
-    // when its first stream fails.
-    if (none) {
-      auto s = co_await none->open_stream();
-      std::vector<std::uint8_t> x = {1};
-      if (s) {
-        co_await asio::async_write(*s, asio::buffer(x), as_tuple(use_awaitable));
-      }
-      auto [ec] = co_await none->async_wait_closed(as_tuple(use_awaitable));
-      without_cert = ec;
-    } else {
-      without_cert = none.error();
-    }
-  }, 30s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto config = client_tls();
+        config.identity = *client_id;
+        auto [accepted, ok] =
+            co_await (p.server.accept() && p.client.dial(p.server.local_endpoint(), config));
+        with_cert = ok ? std::error_code{} : ok.error();
+        if (accepted) {
+          server_saw = accepted->peer_certificates();
+        }
+        auto none = co_await p.client.dial(p.server.local_endpoint(), client_tls());
+        // Without a certificate the server aborts the handshake; the client may learn it at once or
+        // when its first stream fails.
+        if (none) {
+          auto s = co_await none->open_stream();
+          std::vector<std::uint8_t> x = {1};
+          if (s) {
+            co_await asio::async_write(*s, asio::buffer(x), as_tuple(use_awaitable));
+          }
+          auto [ec] = co_await none->async_wait_closed(as_tuple(use_awaitable));
+          without_cert = ec;
+        } else {
+          without_cert = none.error();
+        }
+      },
+      30s));
   EXPECT_FALSE(with_cert) << with_cert.message();
   ASSERT_FALSE(server_saw.empty());
   EXPECT_EQ(server_saw[0], (*client_id)->leaf_der());
@@ -436,14 +466,17 @@ TEST(Connection, IdleTimeoutClosesAQuietConnection) {
   Accepted held;
   asio::co_spawn(p.io, accept_and_hold(p.server, held), asio::detached);
   std::error_code closed;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-    EXPECT_TRUE(conn);
-    if (conn) {
-      auto [ec] = co_await conn->async_wait_closed(as_tuple(use_awaitable));
-      closed = ec;
-    }
-  }, 20s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
+        EXPECT_TRUE(conn);
+        if (conn) {
+          auto [ec] = co_await conn->async_wait_closed(as_tuple(use_awaitable));
+          closed = ec;
+        }
+      },
+      20s));
   EXPECT_EQ(closed, make_error_code(errc::idle_timeout));
 }
 
@@ -456,14 +489,17 @@ TEST(Connection, KeepAliveHoldsAQuietConnectionOpen) {
   Accepted held;
   asio::co_spawn(p.io, accept_and_hold(p.server, held), asio::detached);
   bool open_after = false;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-    EXPECT_TRUE(conn);
-    if (conn) {
-      co_await sleep_for(1200ms);  // four idle timeouts
-      open_after = conn->is_open();
-    }
-  }, 20s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
+        EXPECT_TRUE(conn);
+        if (conn) {
+          co_await sleep_for(1200ms);  // four idle timeouts
+          open_after = conn->is_open();
+        }
+      },
+      20s));
   EXPECT_TRUE(open_after);
 }
 
@@ -471,18 +507,21 @@ TEST(Connection, DroppingTheLastHandleClosesTheConnection) {
   Pair p;
   ASSERT_TRUE(p.server.listen(server_tls()));
   std::error_code server_side;
-  ASSERT_TRUE(run_bounded(p.io, [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto [accepted, conn] = co_await (p.server.accept() &&
-                                      p.client.dial(p.server.local_endpoint(), client_tls()));
-    EXPECT_TRUE(accepted && conn);
-    if (!accepted || !conn) {
-      co_return;
-    }
-    conn = fail(errc::connection_closed);  // drop the client's only handle
-    auto [ec] = co_await accepted->async_wait_closed(as_tuple(use_awaitable));
-    server_side = ec;
-  }, 20s));
+  ASSERT_TRUE(run_bounded(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto [accepted, conn] =
+            co_await (p.server.accept() && p.client.dial(p.server.local_endpoint(), client_tls()));
+        EXPECT_TRUE(accepted && conn);
+        if (!accepted || !conn) {
+          co_return;
+        }
+        conn = fail(errc::connection_closed);  // drop the client's only handle
+        auto [ec] = co_await accepted->async_wait_closed(as_tuple(use_awaitable));
+        server_side = ec;
+      },
+      20s));
   EXPECT_EQ(server_side, make_error_code(errc::closed_by_peer));
 }
 

@@ -11,13 +11,14 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+
 #include <gtest/gtest.h>
 
 namespace quicreuse::test {
 namespace {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 using namespace std::chrono_literals;
 
 // Keeps the first accepted connection, then waits for a second; records how that wait ended.
@@ -32,8 +33,8 @@ asio::awaitable<void> accept_twice(Endpoint& ep, std::error_code& second) {
 
 asio::awaitable<void> read_one_non_quic(Endpoint& ep, std::error_code& result) {
   std::uint8_t buf[64];
-  auto [ec, n, from] = co_await ep.async_read_non_quic_packet(asio::buffer(buf),
-                                                             as_tuple(use_awaitable));
+  auto [ec, n, from] =
+      co_await ep.async_read_non_quic_packet(asio::buffer(buf), as_tuple(use_awaitable));
   result = ec;
 }
 
@@ -114,8 +115,8 @@ TEST_P(EndpointIntegration, ListensDialsAndAnswersStunOnOneSocketAtOnce) {
     co_await stun_client.async_send_to(asio::buffer(request), a->local_endpoint(), use_awaitable);
     std::vector<std::uint8_t> buf(512);
     asio::ip::udp::endpoint from;
-    auto [ec, n] = co_await stun_client.async_receive_from(asio::buffer(buf), from,
-                                                           as_tuple(use_awaitable));
+    auto [ec, n] =
+        co_await stun_client.async_receive_from(asio::buffer(buf), from, as_tuple(use_awaitable));
     EXPECT_FALSE(ec);
     auto mapped = stun::parse_binding_response({buf.data(), n}, txid);
     EXPECT_TRUE(mapped);

@@ -10,6 +10,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -17,8 +18,8 @@
 namespace quicreuse::test {
 namespace {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 using namespace std::chrono_literals;
 
 struct Tally {
@@ -39,7 +40,9 @@ asio::awaitable<void> four_streams(Endpoint& client, asio::ip::udp::endpoint ser
     }
     co_return;
   }
-  auto seed = [&](int s) { return static_cast<std::uint64_t>(index) * 4 + static_cast<std::uint64_t>(s); };
+  auto seed = [&](int s) {
+    return static_cast<std::uint64_t>(index) * 4 + static_cast<std::uint64_t>(s);
+  };
   const std::size_t size = 20'000;
   auto [r0, r1, r2, r3] = co_await (echo_round_trip(*conn, pattern(size, seed(0))) &&
                                     echo_round_trip(*conn, pattern(size, seed(1))) &&
@@ -52,7 +55,10 @@ asio::awaitable<void> four_streams(Endpoint& client, asio::ip::udp::endpoint ser
   } else {
     ++tally.failed;
     if (tally.first_error.empty()) {
-      tally.first_error = "mismatch: " + std::string(r0.begin(), r0.begin() + std::min<std::ptrdiff_t>(60, static_cast<std::ptrdiff_t>(r0.size())));
+      tally.first_error =
+          "mismatch: " +
+          std::string(r0.begin(), r0.begin() + std::min<std::ptrdiff_t>(
+                                                   60, static_cast<std::ptrdiff_t>(r0.size())));
     }
   }
   conn->close();
@@ -73,17 +79,21 @@ TEST(Load, TwoHundredConcurrentConnectionsTimesFourStreamsEchoByteExact) {
   }
   Tally tally;
   for (int i = 0; i < 200; ++i) {
-    asio::co_spawn(io, four_streams(clients[static_cast<std::size_t>(i % 4)],
-                                    server->local_endpoint(), i, tally),
-                   asio::detached);
+    asio::co_spawn(
+        io,
+        four_streams(clients[static_cast<std::size_t>(i % 4)], server->local_endpoint(), i, tally),
+        asio::detached);
   }
-  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    asio::steady_timer t(io);
-    while (tally.ok + tally.failed < 200) {
-      t.expires_after(5ms);
-      co_await t.async_wait(as_tuple(use_awaitable));
-    }
-  }, 120s));
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer t(io);
+        while (tally.ok + tally.failed < 200) {
+          t.expires_after(5ms);
+          co_await t.async_wait(as_tuple(use_awaitable));
+        }
+      },
+      120s));
   EXPECT_EQ(tally.ok, 200) << tally.first_error;
   EXPECT_EQ(server->stats().connections_accepted, 200u);
 }
@@ -120,18 +130,21 @@ TEST(Load, FloodOfFiftyThousandRandomDatagramsDuringSixteenMiBTransfer) {
   int sent = 0;
   std::vector<std::uint8_t> echoed;
   const auto data = pattern(std::size_t{16} * 1024 * 1024, 99);
-  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto conn = co_await client->dial(server->local_endpoint(), client_tls());
-    EXPECT_TRUE(conn.has_value());
-    if (!conn) {
-      co_return;
-    }
-    auto results = co_await (echo_round_trip(*conn, data) &&
-                             flood(attacker, server->local_endpoint(), 50'000, sent));
-    echoed = std::move(results);
-    conn->close();
-  }, 300s));
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto conn = co_await client->dial(server->local_endpoint(), client_tls());
+        EXPECT_TRUE(conn.has_value());
+        if (!conn) {
+          co_return;
+        }
+        auto results = co_await (echo_round_trip(*conn, data) &&
+                                 flood(attacker, server->local_endpoint(), 50'000, sent));
+        echoed = std::move(results);
+        conn->close();
+      },
+      300s));
   EXPECT_EQ(sent, 50'000);
   EXPECT_EQ(echoed.size(), data.size());
   EXPECT_TRUE(echoed == data);

@@ -12,6 +12,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -24,8 +25,8 @@
 namespace quicreuse::test {
 namespace {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 using namespace std::chrono_literals;
 
 const std::string kGoPeer = QUICGO_PEER_PATH;
@@ -50,7 +51,7 @@ asio::awaitable<std::optional<int>> wait_exit(Subprocess& proc, std::chrono::mil
 
 // Waits (bounded) until proc prints a line starting with prefix; returns the rest of the line.
 asio::awaitable<std::optional<std::string>> wait_line(Subprocess& proc, std::string prefix,
-                                                     std::chrono::milliseconds limit) {
+                                                      std::chrono::milliseconds limit) {
   asio::steady_timer t(co_await asio::this_coro::executor);
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -72,7 +73,8 @@ asio::ip::udp::endpoint parse_endpoint(const std::string& text) {
   if (!host.empty() && host.front() == '[') {
     host = host.substr(1, host.size() - 2);
   }
-  return {asio::ip::make_address(host), static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)))};
+  return {asio::ip::make_address(host),
+          static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)))};
 }
 
 // Writes a key and a self-signed certificate for localhost with certtool; returns their paths.
@@ -82,7 +84,8 @@ std::pair<std::string, std::string> make_cert_files() {
   const std::string key = (dir / "key.pem").string();
   const std::string cert = (dir / "cert.pem").string();
   const std::string tmpl = (dir / "cert.tmpl").string();
-  std::ofstream(tmpl) << "cn = localhost\ndns_name = localhost\nexpiration_days = 30\nsigning_key\n";
+  std::ofstream(tmpl)
+      << "cn = localhost\ndns_name = localhost\nexpiration_days = 30\nsigning_key\n";
   Subprocess k({kCertTool, "--generate-privkey", "--key-type=ecdsa", "--outfile", key}, 20s);
   while (!k.poll()) {
     ::usleep(10'000);
@@ -116,24 +119,29 @@ TEST_F(Interop, OurClientToQuicGoServerEchoes) {
   std::string alpn;
   std::optional<int> server_exit;
   const auto data = pattern(1'000'000, 5);
-  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    auto addr = co_await wait_line(server, "listening ", 20s);
-    EXPECT_TRUE(addr) << server.output();
-    if (!addr) {
-      co_return;
-    }
-    auto conn = co_await client->dial(parse_endpoint(*addr), client_tls());
-    EXPECT_TRUE(conn) << conn.error().message();
-    if (!conn) {
-      co_return;
-    }
-    alpn = conn->alpn();
-    echoed = co_await echo_round_trip(*conn, data);
-    conn->close();
-    server_exit = co_await wait_exit(server, 20s);
-  }, 60s));
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto addr = co_await wait_line(server, "listening ", 20s);
+        EXPECT_TRUE(addr) << server.output();
+        if (!addr) {
+          co_return;
+        }
+        auto conn = co_await client->dial(parse_endpoint(*addr), client_tls());
+        EXPECT_TRUE(conn) << conn.error().message();
+        if (!conn) {
+          co_return;
+        }
+        alpn = conn->alpn();
+        echoed = co_await echo_round_trip(*conn, data);
+        conn->close();
+        server_exit = co_await wait_exit(server, 20s);
+      },
+      60s));
   EXPECT_EQ(alpn, "echo/1");
-  EXPECT_TRUE(echoed == data) << std::string(echoed.begin(), echoed.begin() + std::min<std::ptrdiff_t>(80, static_cast<std::ptrdiff_t>(echoed.size())));
+  EXPECT_TRUE(echoed == data) << std::string(
+      echoed.begin(),
+      echoed.begin() + std::min<std::ptrdiff_t>(80, static_cast<std::ptrdiff_t>(echoed.size())));
   EXPECT_EQ(server_exit, 0) << server.output();
 }
 
@@ -143,13 +151,12 @@ TEST_F(Interop, QuicGoClientToOurServerEchoes) {
   ASSERT_TRUE(server->listen(server_tls()));
   asio::co_spawn(io, echo_server(*server), asio::detached);
   const std::string addr = "127.0.0.1:" + std::to_string(server->local_endpoint().port());
-  Subprocess client({kGoPeer, "client", "-addr", addr, "-insecure", "-bytes", "300000",
-                     "-conns", "3", "-streams", "4", "-timeout", "30s"},
+  Subprocess client({kGoPeer, "client", "-addr", addr, "-insecure", "-bytes", "300000", "-conns",
+                     "3", "-streams", "4", "-timeout", "30s"},
                     60s);
   std::optional<int> exit_code;
-  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    exit_code = co_await wait_exit(client, 50s);
-  }, 60s));
+  ASSERT_TRUE(run_bounded(
+      io, [&]() -> asio::awaitable<void> { exit_code = co_await wait_exit(client, 50s); }, 60s));
   EXPECT_EQ(exit_code, 0) << client.output();
   EXPECT_TRUE(find_line(client.output(), "OK 3600000")) << client.output();
   EXPECT_EQ(server->stats().connections_accepted, 3u);
@@ -162,29 +169,31 @@ TEST_F(Interop, AlpnMismatchFailsOnBothSidesWithCryptoError0x178) {
   ASSERT_TRUE(server->listen(server_tls()));
   asio::co_spawn(io, echo_server(*server), asio::detached);
   const std::string addr = "127.0.0.1:" + std::to_string(server->local_endpoint().port());
-  Subprocess go_client({kGoPeer, "client", "-addr", addr, "-insecure", "-alpn", "nope",
-                        "-timeout", "10s"},
-                       30s);
+  Subprocess go_client(
+      {kGoPeer, "client", "-addr", addr, "-insecure", "-alpn", "nope", "-timeout", "10s"}, 30s);
   // Our client offering an ALPN the Go server does not serve.
   Subprocess go_server({kGoPeer, "server", "-addr", "127.0.0.1:0"}, 60s);
   auto client = Endpoint::bind(io.get_executor(), loopback(false));
   ASSERT_TRUE(client);
   std::optional<int> client_exit;
   std::error_code our_dial_error;
-  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    client_exit = co_await wait_exit(go_client, 25s);
-    auto go_addr = co_await wait_line(go_server, "listening ", 20s);
-    EXPECT_TRUE(go_addr) << go_server.output();
-    if (!go_addr) {
-      co_return;
-    }
-    std::vector<std::string> nope = {"nope"};
-    auto conn = co_await client->dial(parse_endpoint(*go_addr), client_tls(nope));
-    EXPECT_FALSE(conn);
-    if (!conn) {
-      our_dial_error = conn.error();
-    }
-  }, 60s));
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        client_exit = co_await wait_exit(go_client, 25s);
+        auto go_addr = co_await wait_line(go_server, "listening ", 20s);
+        EXPECT_TRUE(go_addr) << go_server.output();
+        if (!go_addr) {
+          co_return;
+        }
+        std::vector<std::string> nope = {"nope"};
+        auto conn = co_await client->dial(parse_endpoint(*go_addr), client_tls(nope));
+        EXPECT_FALSE(conn);
+        if (!conn) {
+          our_dial_error = conn.error();
+        }
+      },
+      60s));
   go_server.terminate();
   EXPECT_EQ(client_exit, 1) << go_client.output();
   EXPECT_NE(go_client.output().find("transport_error_code=0x178"), std::string::npos)
@@ -206,19 +215,22 @@ TEST_F(Interop, GtlsclientCompletesTheHandshakeWithOurListenerOnH3) {
                   20s);
   std::string accepted_alpn;
   std::optional<int> exit_code;
-  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    auto conn = co_await server->accept();
-    EXPECT_TRUE(conn) << conn.error().message();
-    if (!conn) {
-      co_return;
-    }
-    accepted_alpn = conn->alpn();
-    // We do not speak HTTP/3: once gtlsclient reports the handshake, close with H3_NO_ERROR.
-    auto line = co_await wait_line(gtls, "QUIC handshake has been confirmed", 10s);
-    EXPECT_TRUE(line) << gtls.output();
-    conn->close(0x100, "no http/3 here");
-    exit_code = co_await wait_exit(gtls, 15s);
-  }, 30s));
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto conn = co_await server->accept();
+        EXPECT_TRUE(conn) << conn.error().message();
+        if (!conn) {
+          co_return;
+        }
+        accepted_alpn = conn->alpn();
+        // We do not speak HTTP/3: once gtlsclient reports the handshake, close with H3_NO_ERROR.
+        auto line = co_await wait_line(gtls, "QUIC handshake has been confirmed", 10s);
+        EXPECT_TRUE(line) << gtls.output();
+        conn->close(0x100, "no http/3 here");
+        exit_code = co_await wait_exit(gtls, 15s);
+      },
+      30s));
   EXPECT_EQ(accepted_alpn, "h3");
   EXPECT_NE(gtls.output().find("Negotiated ALPN is h3"), std::string::npos) << gtls.output();
   EXPECT_TRUE(exit_code.has_value()) << gtls.output();
@@ -241,24 +253,27 @@ TEST_F(Interop, OurDialCompletesTheHandshakeWithGtlsserverOnH3) {
   ASSERT_TRUE(client);
   std::string alpn;
   std::error_code error;
-  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    // gtlsserver prints nothing on start: retry the dial briefly until it listens.
-    for (int attempt = 0; attempt < 20; ++attempt) {
-      auto config = client_tls(std::vector<std::string>{"h3"});
-      config.ca_file = cert;  // verify its certificate for real
-      config.insecure_skip_verify = false;
-      auto conn = co_await client->dial(loopback(false, port), config);
-      if (conn) {
-        alpn = conn->alpn();
-        conn->close();
-        error = {};
-        co_return;
-      }
-      error = conn.error();
-      asio::steady_timer t(io, 100ms);
-      co_await t.async_wait(as_tuple(use_awaitable));
-    }
-  }, 40s));
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        // gtlsserver prints nothing on start: retry the dial briefly until it listens.
+        for (int attempt = 0; attempt < 20; ++attempt) {
+          auto config = client_tls(std::vector<std::string>{"h3"});
+          config.ca_file = cert;  // verify its certificate for real
+          config.insecure_skip_verify = false;
+          auto conn = co_await client->dial(loopback(false, port), config);
+          if (conn) {
+            alpn = conn->alpn();
+            conn->close();
+            error = {};
+            co_return;
+          }
+          error = conn.error();
+          asio::steady_timer t(io, 100ms);
+          co_await t.async_wait(as_tuple(use_awaitable));
+        }
+      },
+      40s));
   gtls.terminate();
   EXPECT_FALSE(error) << error.message() << "\n" << gtls.output();
   EXPECT_EQ(alpn, "h3");
@@ -277,20 +292,23 @@ TEST_F(Interop, TurnutilsStunclientGetsItsReflexiveAddressDuringAQuicTransfer) {
   std::vector<std::uint8_t> echoed;
   std::optional<int> stun_exit;
   std::unique_ptr<Subprocess> stun;
-  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto conn = co_await client->dial(server->local_endpoint(), client_tls());
-    EXPECT_TRUE(conn);
-    if (!conn) {
-      co_return;
-    }
-    stun = std::make_unique<Subprocess>(
-        std::vector<std::string>{kStunClient, "-p", port, "127.0.0.1"}, 10s);
-    auto [result, code] = co_await (echo_round_trip(*conn, data) && wait_exit(*stun, 15s));
-    echoed = std::move(result);
-    stun_exit = code;
-    conn->close();
-  }, 60s));
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto conn = co_await client->dial(server->local_endpoint(), client_tls());
+        EXPECT_TRUE(conn);
+        if (!conn) {
+          co_return;
+        }
+        stun = std::make_unique<Subprocess>(
+            std::vector<std::string>{kStunClient, "-p", port, "127.0.0.1"}, 10s);
+        auto [result, code] = co_await (echo_round_trip(*conn, data) && wait_exit(*stun, 15s));
+        echoed = std::move(result);
+        stun_exit = code;
+        conn->close();
+      },
+      60s));
   ASSERT_TRUE(stun);
   EXPECT_EQ(stun_exit, 0) << stun->output();
   EXPECT_NE(stun->output().find("UDP reflexive addr: 127.0.0.1:"), std::string::npos)

@@ -61,7 +61,8 @@ TEST(SimDemux, UnknownShortHeaderWithFixedBitGetsASmallerRateLimitedReset) {
               DatagramOutcome::stateless_reset_sent;
   }
   EXPECT_EQ(resets, 4);
-  EXPECT_EQ(ep.stats().dropped[static_cast<std::size_t>(core::DropReason::reset_rate_limited)], 16u);
+  EXPECT_EQ(ep.stats().dropped[static_cast<std::size_t>(core::DropReason::reset_rate_limited)],
+            16u);
 }
 
 TEST(SimDemux, FixedBitClearUnknownShortHeaderIsNonQuicNeverReset) {
@@ -74,7 +75,8 @@ TEST(SimDemux, FixedBitClearUnknownShortHeaderIsNonQuicNeverReset) {
             DatagramOutcome::non_quic);
   EXPECT_EQ(ep.handle_datagram(Timestamp(1s), sim_address(2, 1), short_packet(22, 60, 1), sink),
             DatagramOutcome::non_quic);  // DTLS handshake record
-  EXPECT_EQ(ep.handle_datagram(Timestamp(1s), sim_address(2, 1), {}, sink), DatagramOutcome::dropped);
+  EXPECT_EQ(ep.handle_datagram(Timestamp(1s), sim_address(2, 1), {}, sink),
+            DatagramOutcome::dropped);
   // Long headers for no connection are never non-QUIC, whatever their fixed bit.
   EXPECT_EQ(ep.handle_datagram(Timestamp(1s), sim_address(2, 1), short_packet(0x80, 60, 1), sink),
             DatagramOutcome::dropped);
@@ -149,10 +151,12 @@ TEST(SimDemux, AcceptQueueFullRefusesNewConnectionsStatelessly) {
     auto h = client.endpoint().connect(net.now(), server.address(), test_client_tls());
     ASSERT_TRUE(h);
     handles.push_back(*h);
-    ASSERT_TRUE(net.run_until([&] {
-      auto* c = client.endpoint().find(*h);
-      return c == nullptr || c->handshake_completed() || c->is_closed();
-    }, 10s));
+    ASSERT_TRUE(net.run_until(
+        [&] {
+          auto* c = client.endpoint().find(*h);
+          return c == nullptr || c->handshake_completed() || c->is_closed();
+        },
+        10s));
     net.run_for(100ms);  // the server completes its side of the handshake
   }
   // Nobody accepts: the first two wait in the queue, the third is refused.

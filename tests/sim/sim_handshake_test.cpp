@@ -27,10 +27,12 @@ core::Connection* dial(Pair& p, std::shared_ptr<const core::ClientTlsContext> tl
   if (!h) {
     return nullptr;
   }
-  const bool settled = p.net.run_until([&] {
-    core::Connection* c = p.client.endpoint().find(*h);
-    return c == nullptr || c->handshake_completed() || c->is_closed();
-  }, 20s);
+  const bool settled = p.net.run_until(
+      [&] {
+        core::Connection* c = p.client.endpoint().find(*h);
+        return c == nullptr || c->handshake_completed() || c->is_closed();
+      },
+      20s);
   EXPECT_TRUE(settled);
   return p.client.endpoint().find(*h);
 }
@@ -189,8 +191,11 @@ TEST(SimHandshake, UnknownVersionGetsVersionNegotiationListingV1) {
   ASSERT_TRUE(ep.listen(test_server_tls()));
   std::vector<std::uint8_t> pkt(1200, 0);
   pkt[0] = 0xC0;
-  pkt[1] = 0x1a; pkt[2] = 0x2a; pkt[3] = 0x3a; pkt[4] = 0x4a;  // a reserved version
-  pkt[5] = 8;  // DCID length
+  pkt[1] = 0x1a;
+  pkt[2] = 0x2a;
+  pkt[3] = 0x3a;
+  pkt[4] = 0x4a;  // a reserved version
+  pkt[5] = 8;     // DCID length
   for (std::size_t i = 0; i < 8; ++i) {
     pkt[6 + i] = static_cast<std::uint8_t>(0xd0 + i);
   }
@@ -206,7 +211,7 @@ TEST(SimHandshake, UnknownVersionGetsVersionNegotiationListingV1) {
   ASSERT_GE(vn.size(), 7u + 4 + 8 + 4);
   EXPECT_NE(vn[0] & 0x80, 0);
   EXPECT_EQ(vn[1] | vn[2] | vn[3] | vn[4], 0);  // version 0 = Version Negotiation
-  EXPECT_EQ(vn[5], 4);                            // its DCID is the client's SCID
+  EXPECT_EQ(vn[5], 4);                          // its DCID is the client's SCID
   EXPECT_EQ(vn[6], 0x50);
   // The supported versions follow the CIDs; v1 must be listed.
   bool has_v1 = false;
@@ -232,12 +237,14 @@ TEST(SimHandshake, ServerAndClientOnOneEndpointDialEachOther) {
   auto ha = a.endpoint().connect(net.now(), b.address(), test_client_tls());
   auto hb = b.endpoint().connect(net.now(), a.address(), test_client_tls());
   ASSERT_TRUE(ha && hb);
-  ASSERT_TRUE(net.run_until([&] {
-    auto* ca = a.endpoint().find(*ha);
-    auto* cb = b.endpoint().find(*hb);
-    return ca && cb && ca->handshake_completed() && cb->handshake_completed() &&
-           echo_a.accepted.size() == 1 && echo_b.accepted.size() == 1;
-  }, 10s));
+  ASSERT_TRUE(net.run_until(
+      [&] {
+        auto* ca = a.endpoint().find(*ha);
+        auto* cb = b.endpoint().find(*hb);
+        return ca && cb && ca->handshake_completed() && cb->handshake_completed() &&
+               echo_a.accepted.size() == 1 && echo_b.accepted.size() == 1;
+      },
+      10s));
   // Each endpoint holds a dialed and an accepted connection on its one address.
   EXPECT_EQ(a.endpoint().connection_count(), 2u);
   EXPECT_EQ(b.endpoint().connection_count(), 2u);

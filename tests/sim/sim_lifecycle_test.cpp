@@ -26,10 +26,12 @@ struct Established {
     auto h = client.endpoint().connect(net.now(), server.address(), test_client_tls());
     EXPECT_TRUE(h);
     client_handle = *h;
-    EXPECT_TRUE(net.run_until([&] {
-      auto* c = client.endpoint().find(client_handle);
-      return c != nullptr && c->handshake_completed() && echo->accepted.size() == 1;
-    }, 10s));
+    EXPECT_TRUE(net.run_until(
+        [&] {
+          auto* c = client.endpoint().find(client_handle);
+          return c != nullptr && c->handshake_completed() && echo->accepted.size() == 1;
+        },
+        10s));
   }
   core::Connection* client_conn() { return client.endpoint().find(client_handle); }
   core::Connection* server_conn() { return server.endpoint().find(echo->accepted.at(0)); }
@@ -86,9 +88,12 @@ TEST(SimLifecycle, ApplicationCloseCodeAndReasonReachThePeer) {
   EXPECT_EQ(server_close->reason, "closing");
   EXPECT_EQ(server_close->error, make_application_error(0x1006));
   // Both sides keep the connection for the closing/draining period, then forget it.
-  ASSERT_TRUE(e.net.run_until([&] {
-    return e.server.endpoint().connection_count() == 0 && e.client.endpoint().connection_count() == 0;
-  }, 10s));
+  ASSERT_TRUE(e.net.run_until(
+      [&] {
+        return e.server.endpoint().connection_count() == 0 &&
+               e.client.endpoint().connection_count() == 0;
+      },
+      10s));
 }
 
 TEST(SimLifecycle, ServerCloseSendsDataFirstThenTheClose) {
@@ -234,19 +239,24 @@ TEST(SimLifecycle, StreamResetAndStopSendingCarryTheirCodes) {
   // arrive, then queue data.
   e.net.run_for(100ms);
   ASSERT_TRUE(c->write_stream(*id2, to_bytes("x"), false));
-  ASSERT_TRUE(e.net.run_until([&] {
-    const auto* st = c->stream(*id2);
-    return st != nullptr && st->stopped_by_peer;
-  }, 5s));
-  EXPECT_EQ(c->write_stream(*id2, to_bytes("y"), false).error(), make_error_code(errc::stream_stopped));
+  ASSERT_TRUE(e.net.run_until(
+      [&] {
+        const auto* st = c->stream(*id2);
+        return st != nullptr && st->stopped_by_peer;
+      },
+      5s));
+  EXPECT_EQ(c->write_stream(*id2, to_bytes("y"), false).error(),
+            make_error_code(errc::stream_stopped));
   // The code arrives once the stream is closed on both sides: finish our receive side.
   ASSERT_TRUE(e.server_conn()->write_stream(sid2, {}, true));
-  ASSERT_TRUE(e.net.run_until([&] {
-    std::uint8_t b[8];
-    (void)c->read_stream(*id2, b, e.net.now());
-    const auto* st = c->stream(*id2);
-    return st != nullptr && st->stop_sending_code.has_value();
-  }, 5s));
+  ASSERT_TRUE(e.net.run_until(
+      [&] {
+        std::uint8_t b[8];
+        (void)c->read_stream(*id2, b, e.net.now());
+        const auto* st = c->stream(*id2);
+        return st != nullptr && st->stop_sending_code.has_value();
+      },
+      5s));
   EXPECT_EQ(*c->stream(*id2)->stop_sending_code, 99u);
 }
 

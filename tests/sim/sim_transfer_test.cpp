@@ -39,10 +39,12 @@ struct EchoClient {
       return false;
     }
     handle = *h;
-    if (!net.run_until([&] {
-          auto* c = node.endpoint().find(*handle);
-          return c == nullptr || c->handshake_completed() || c->is_closed();
-        }, limit)) {
+    if (!net.run_until(
+            [&] {
+              auto* c = node.endpoint().find(*handle);
+              return c == nullptr || c->handshake_completed() || c->is_closed();
+            },
+            limit)) {
       return false;
     }
     core::Connection* c = node.endpoint().find(*handle);
@@ -83,7 +85,8 @@ TEST(SimTransfer, FourMiBUnderFivePercentLossAndReorderingArrivesByteExact) {
   EchoServer echo(net, server);
   EchoClient ec(net, client);
   const auto data = pattern_bytes(std::size_t{4} * 1024 * 1024, 7);
-  ASSERT_TRUE(ec.send(server, data, 600s)) << "virtual time " << net.now().time_since_epoch().count();
+  ASSERT_TRUE(ec.send(server, data, 600s))
+      << "virtual time " << net.now().time_since_epoch().count();
   EXPECT_EQ(ec.pump.received(ec.stream).size(), data.size());
   EXPECT_TRUE(ec.pump.received(ec.stream) == data);
   EXPECT_GT(net.lost(), 0u);  // the link really lost packets
@@ -104,7 +107,8 @@ TEST(SimTransfer, ManyStreamsOnOneConnection) {
   StreamPump pump;
   std::set<std::int64_t> done;
   client.on_event = [&](core::Connection& conn, const ConnectionEvent& ev) {
-    if (ev.type == ConnectionEvent::Type::stream_readable && pump.drain(conn, ev.stream_id, net.now())) {
+    if (ev.type == ConnectionEvent::Type::stream_readable &&
+        pump.drain(conn, ev.stream_id, net.now())) {
       done.insert(ev.stream_id);
     } else if (ev.type == ConnectionEvent::Type::stream_writable) {
       pump.pump(conn);
@@ -116,7 +120,9 @@ TEST(SimTransfer, ManyStreamsOnOneConnection) {
     auto id = c->open_stream(true);
     ASSERT_TRUE(id) << id.error().message();
     ids.push_back(*id);
-    pump.queue(*c, *id, pattern_bytes(10'000 + static_cast<std::size_t>(i), static_cast<std::uint64_t>(i)), true);
+    pump.queue(*c, *id,
+               pattern_bytes(10'000 + static_cast<std::size_t>(i), static_cast<std::uint64_t>(i)),
+               true);
   }
   ASSERT_TRUE(net.run_until([&] { return done.size() == ids.size(); }, 60s));
   for (std::size_t i = 0; i < ids.size(); ++i) {

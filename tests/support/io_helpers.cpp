@@ -7,6 +7,7 @@
 #include <asio/read.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+
 #include <gtest/gtest.h>
 
 #include <exception>
@@ -14,8 +15,8 @@
 
 namespace quicreuse::test {
 
-using asio::experimental::as_tuple;
 using asio::use_awaitable;
+using asio::experimental::as_tuple;
 
 bool run_bounded(asio::io_context& io, const std::function<asio::awaitable<void>()>& body,
                  std::chrono::milliseconds limit) {
@@ -55,8 +56,12 @@ TlsServerConfig server_tls(std::vector<std::string> alpns) {
   return config;
 }
 
-TlsServerConfig server_tls() { return server_tls(std::vector<std::string>{"echo/1"}); }
-TlsClientConfig client_tls() { return client_tls(std::vector<std::string>{"echo/1"}); }
+TlsServerConfig server_tls() {
+  return server_tls(std::vector<std::string>{"echo/1"});
+}
+TlsClientConfig client_tls() {
+  return client_tls(std::vector<std::string>{"echo/1"});
+}
 
 TlsClientConfig client_tls(std::vector<std::string> alpns) {
   TlsClientConfig config;

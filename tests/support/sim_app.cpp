@@ -15,7 +15,9 @@ std::vector<std::uint8_t> pattern_bytes(std::size_t n, std::uint64_t seed) {
   return out;
 }
 
-std::vector<std::uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> to_bytes(const std::string& s) {
+  return {s.begin(), s.end()};
+}
 
 void StreamPump::queue(core::Connection& conn, std::int64_t id, std::vector<std::uint8_t> data,
                        bool fin) {

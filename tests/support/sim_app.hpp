@@ -57,7 +57,7 @@ struct EchoServer {
 // Returns a server TLS configuration with a fresh self-signed identity and the given ALPNs.
 std::shared_ptr<const TlsServerConfig> test_server_tls(std::vector<std::string> alpns = {"echo/1"});
 // Returns a client TLS context that skips verification and offers alpns.
-std::shared_ptr<const core::ClientTlsContext> test_client_tls(
-    std::vector<std::string> alpns = {"echo/1"});
+std::shared_ptr<const core::ClientTlsContext> test_client_tls(std::vector<std::string> alpns = {
+                                                                  "echo/1"});
 
 }  // namespace quicreuse::test

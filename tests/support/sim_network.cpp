@@ -36,7 +36,9 @@ void SimNode::on_incoming() {
   }
 }
 
-void SimNode::on_removed(core::ConnectionHandle handle) { removed.push_back(handle); }
+void SimNode::on_removed(core::ConnectionHandle handle) {
+  removed.push_back(handle);
+}
 
 SimNetwork::SimNetwork(LinkConfig link, std::uint64_t seed)
     : link_(link), rng_(seed), now_(Timestamp(std::chrono::seconds(1))) {}
@@ -48,7 +50,9 @@ SimNode& SimNetwork::add_node(const SocketAddress& address, core::EndpointConfig
   return ref;
 }
 
-void SimNetwork::remove_node(const SocketAddress& address) { nodes_.erase(address.to_string()); }
+void SimNetwork::remove_node(const SocketAddress& address) {
+  nodes_.erase(address.to_string());
+}
 
 void SimNetwork::transmit(const SocketAddress& from, const SocketAddress& to,
                           std::span<const std::uint8_t> data) {

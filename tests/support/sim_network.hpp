@@ -28,8 +28,8 @@ using core::Timestamp;
 // LinkConfig describes the path between any two nodes (the same in both directions).
 struct LinkConfig {
   Duration delay = std::chrono::milliseconds(10);
-  double loss = 0.0;         // probability that a datagram is lost
-  double reorder = 0.0;      // probability that a datagram is delayed by reorder_delay more
+  double loss = 0.0;     // probability that a datagram is lost
+  double reorder = 0.0;  // probability that a datagram is delayed by reorder_delay more
   Duration reorder_delay = std::chrono::milliseconds(7);
 };
 
@@ -79,7 +79,8 @@ class SimNetwork {
   void remove_node(const SocketAddress& address);
 
   // Sends a raw datagram (as a node's sink does); subject to loss and delay.
-  void transmit(const SocketAddress& from, const SocketAddress& to, std::span<const std::uint8_t> data);
+  void transmit(const SocketAddress& from, const SocketAddress& to,
+                std::span<const std::uint8_t> data);
   // Delivers now, bypassing the link model (for hand-made packets).
   void inject(const SocketAddress& from, const SocketAddress& to, std::vector<std::uint8_t> data);
 
@@ -102,9 +103,7 @@ class SimNetwork {
     SocketAddress from;
     SocketAddress to;
     std::vector<std::uint8_t> data;
-    bool operator>(const Pending& o) const {
-      return when != o.when ? when > o.when : seq > o.seq;
-    }
+    bool operator>(const Pending& o) const { return when != o.when ? when > o.when : seq > o.seq; }
   };
   void flush_all();
 

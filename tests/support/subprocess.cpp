@@ -83,7 +83,9 @@ std::string Subprocess::output() const {
   return ss.str();
 }
 
-bool is_executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+bool is_executable(const std::string& path) {
+  return ::access(path.c_str(), X_OK) == 0;
+}
 
 std::optional<std::string> find_line(const std::string& text, const std::string& prefix) {
   std::istringstream in(text);

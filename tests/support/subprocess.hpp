@@ -2,12 +2,12 @@
 // in a file, for interop tests. Every wait is bounded.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <sys/types.h>
 
 namespace quicreuse::test {
 

@@ -23,7 +23,8 @@ TEST(ChunkedBuffer, AppendReadRoundTripAcrossBlocks) {
   std::vector<std::uint8_t> out(data.size());
   std::size_t got = 0;
   while (got < out.size()) {
-    const std::size_t n = b.read(std::span(out).subspan(got, std::min<std::size_t>(9'999, out.size() - got)));
+    const std::size_t n =
+        b.read(std::span(out).subspan(got, std::min<std::size_t>(9'999, out.size() - got)));
     ASSERT_GT(n, 0u);
     got += n;
   }

@@ -1,4 +1,5 @@
 #include "core/cid_index.hpp"
+
 #include "core/siphash.hpp"
 
 #include <gtest/gtest.h>

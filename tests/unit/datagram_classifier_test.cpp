@@ -18,8 +18,9 @@ struct Case {
 
 std::vector<std::uint8_t> stun(std::uint16_t type, std::uint16_t length, bool cookie,
                                std::size_t actual_attr_bytes) {
-  std::vector<std::uint8_t> d = {static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type),
-                                 static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)};
+  std::vector<std::uint8_t> d = {
+      static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type),
+      static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)};
   if (cookie) {
     d.insert(d.end(), {0x21, 0x12, 0xA4, 0x42});
   } else {
@@ -34,10 +35,12 @@ std::vector<std::uint8_t> stun(std::uint16_t type, std::uint16_t length, bool co
 
 std::vector<std::uint8_t> long_header(std::uint8_t b0, std::uint32_t version, std::uint8_t dcid_len,
                                       std::uint8_t scid_len, std::size_t pad) {
-  std::vector<std::uint8_t> d = {b0, static_cast<std::uint8_t>(version >> 24),
+  std::vector<std::uint8_t> d = {b0,
+                                 static_cast<std::uint8_t>(version >> 24),
                                  static_cast<std::uint8_t>(version >> 16),
                                  static_cast<std::uint8_t>(version >> 8),
-                                 static_cast<std::uint8_t>(version), dcid_len};
+                                 static_cast<std::uint8_t>(version),
+                                 dcid_len};
   for (int i = 0; i < dcid_len; ++i) {
     d.push_back(0xd0);
   }
@@ -65,31 +68,39 @@ TEST(DatagramClassifier, Table) {
       {"long header, unknown version", long_header(0xC0, 0x1a2a3a4a, 8, 0, 1200),
        DatagramKind::quic_long_header, true, false},
       {"long header, 5 bytes", {0xC0, 0, 0, 0, 1}, DatagramKind::quic_long_header, true, true},
-      {"long header, DCID cut", {0xC0, 0, 0, 0, 1, 20, 1, 2, 3}, DatagramKind::quic_long_header,
-       true, true},
+      {"long header, DCID cut",
+       {0xC0, 0, 0, 0, 1, 20, 1, 2, 3},
+       DatagramKind::quic_long_header,
+       true,
+       true},
       {"long header, SCID cut", long_header(0xC0, 1, 4, 9, 0), DatagramKind::quic_long_header, true,
        false},
-      {"short header, fixed bit", short_header(0x41, 40), DatagramKind::quic_short_header, true, false},
+      {"short header, fixed bit", short_header(0x41, 40), DatagramKind::quic_short_header, true,
+       false},
       {"short header, greased (fixed bit clear)", short_header(0x01, 40),
        DatagramKind::quic_short_header, false, false},
       {"short header, truncated DCID", short_header(0x41, 5), DatagramKind::quic_short_header, true,
        true},
       {"stun binding request", stun(0x0001, 0, true, 0), DatagramKind::stun, false, false},
       {"stun with attributes", stun(0x0101, 12, true, 12), DatagramKind::stun, false, false},
-      {"stun without magic cookie", stun(0x0001, 0, false, 0), DatagramKind::quic_short_header, false,
-       false},
+      {"stun without magic cookie", stun(0x0001, 0, false, 0), DatagramKind::quic_short_header,
+       false, false},
       {"stun with wrong length", stun(0x0001, 8, true, 4), DatagramKind::quic_short_header, false,
        false},
       {"stun with unaligned length", stun(0x0001, 6, true, 6), DatagramKind::quic_short_header,
        false, false},
-      {"stun truncated header", {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42},
-       DatagramKind::quic_short_header, false, true},
+      {"stun truncated header",
+       {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42},
+       DatagramKind::quic_short_header,
+       false,
+       true},
       {"dtls change_cipher_spec", short_header(20, 30), DatagramKind::dtls, false, false},
       {"dtls alert", short_header(21, 30), DatagramKind::dtls, false, false},
       {"dtls handshake", short_header(22, 60), DatagramKind::dtls, false, false},
       {"dtls application data", short_header(23, 60), DatagramKind::dtls, false, false},
       {"dtls 1.3 unified header", short_header(0x2f, 60), DatagramKind::dtls, false, false},
-      {"just below dtls range", short_header(19, 30), DatagramKind::quic_short_header, false, false},
+      {"just below dtls range", short_header(19, 30), DatagramKind::quic_short_header, false,
+       false},
       {"just above dtls range", short_header(64, 30), DatagramKind::quic_short_header, true, false},
       {"rtp-like (top bit set): a long header, here malformed", short_header(0x80, 30),
        DatagramKind::quic_long_header, false, true},

@@ -1,7 +1,7 @@
 // TLS helpers: identities and ClientHello parsing.
-#include <quicreuse/tls.hpp>
-
 #include "core/tls_session.hpp"
+
+#include <quicreuse/tls.hpp>
 
 #include <gtest/gtest.h>
 
@@ -9,12 +9,13 @@ namespace quicreuse::core {
 namespace {
 
 // Builds a ClientHello body (no handshake header) with the given extensions.
-std::vector<std::uint8_t> client_hello(const std::vector<std::pair<std::uint16_t, std::vector<std::uint8_t>>>& exts) {
+std::vector<std::uint8_t> client_hello(
+    const std::vector<std::pair<std::uint16_t, std::vector<std::uint8_t>>>& exts) {
   std::vector<std::uint8_t> b = {0x03, 0x03};
-  b.resize(b.size() + 32, 0x11);     // random
-  b.push_back(0);                    // session id
+  b.resize(b.size() + 32, 0x11);          // random
+  b.push_back(0);                         // session id
   b.insert(b.end(), {0, 2, 0x13, 0x01});  // cipher suites
-  b.insert(b.end(), {1, 0});         // compression methods
+  b.insert(b.end(), {1, 0});              // compression methods
   std::vector<std::uint8_t> e;
   for (const auto& [type, data] : exts) {
     e.push_back(static_cast<std::uint8_t>(type >> 8));
@@ -52,7 +53,8 @@ std::vector<std::uint8_t> sni_ext(const std::string& name) {
 }
 
 TEST(ClientHello, OfferedAlpnsInClientOrderAndSni) {
-  const auto hello = client_hello({{0, sni_ext("example.com")}, {16, alpn_ext({"h3", "libp2p", "echo/1"})}});
+  const auto hello =
+      client_hello({{0, sni_ext("example.com")}, {16, alpn_ext({"h3", "libp2p", "echo/1"})}});
   const ClientHelloInfo info = parse_client_hello(hello);
   EXPECT_EQ(info.alpns, (std::vector<std::string>{"h3", "libp2p", "echo/1"}));
   EXPECT_EQ(info.server_name, "example.com");

@@ -7,9 +7,9 @@
 // under a pending operation.
 #pragma once
 
+#include <asio/any_io_executor.hpp>
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
-#include <asio/any_io_executor.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 
@@ -30,7 +30,7 @@ class Completion {
   template <class Handler>
   Completion(Handler&& handler, const asio::any_io_executor& io_executor)
       : impl_(std::make_unique<Impl<std::decay_t<Handler>>>(std::forward<Handler>(handler),
-                                                              io_executor)) {}
+                                                            io_executor)) {}
 
   Completion(const Completion&) = delete;
   Completion& operator=(const Completion&) = delete;
