@@ -228,6 +228,7 @@ asio::awaitable<int> listen_main(ListenArgs a) {
     }
   }
   co_await signals.async_wait(as_tuple(use_awaitable));
+  block_termination_signals();
   set.close_all();
   co_return kExitOk;
 }

@@ -228,6 +228,7 @@ asio::awaitable<int> server_main(ServerArgs a) {
     asio::co_spawn(ex, perf_accept_loop(ep), asio::detached);
   }
   co_await signals.async_wait(as_tuple(use_awaitable));
+  block_termination_signals();
   set.close_all();
   co_return kExitOk;
 }

@@ -6,11 +6,22 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <pthread.h>
+
 #include <cmath>
+#include <csignal>
 #include <exception>
 #include <random>
 
 namespace quicreuse::tool {
+
+void block_termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 int run_to_completion(asio::io_context& io, asio::awaitable<int> main) {
   std::optional<int> code;

@@ -24,6 +24,12 @@ namespace quicreuse::tool {
 // briefly, then dropped.
 int run_to_completion(asio::io_context& io, asio::awaitable<int> main);
 
+// Blocks SIGINT and SIGTERM for the rest of the process. Called once a termination signal has
+// been received: a second signal (a supervisor often signals the whole process group, and
+// `timeout` forwards what it gets) would otherwise kill the process with the default action
+// while the signal_set is being torn down, turning a clean exit 0 into 143.
+void block_termination_signals();
+
 // Waits for duration (completes early only when cancelled).
 asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration duration);
 
