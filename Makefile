@@ -2,6 +2,7 @@
 #   make demo   installs the Debian packages, builds, runs the demo
 #   make test   installs the Debian packages, builds, runs every test label (unit, sim,
 #               integration, interop), then the same suite under AddressSanitizer + UBSan
+#               and under ThreadSanitizer
 .PHONY: all setup build demo test test-dev test-asan test-tsan build-asan build-tsan bench format tidy clean
 
 JOBS ?= 2
@@ -18,7 +19,7 @@ build: setup
 demo: build
 	./build/quicreuse demo
 
-test: test-dev test-asan
+test: test-dev test-asan test-tsan
 
 test-dev: build
 	ctest --preset dev -j $(JOBS)

@@ -482,8 +482,8 @@ TEST(Connection, IdleTimeoutClosesAQuietConnection) {
 
 TEST(Connection, KeepAliveHoldsAQuietConnectionOpen) {
   EndpointConfig config;
-  config.transport.max_idle_timeout = 300ms;
-  config.transport.keep_alive_period = 50ms;
+  config.transport.max_idle_timeout = 1000ms;
+  config.transport.keep_alive_period = 100ms;
   Pair p(config, config);
   ASSERT_TRUE(p.server.listen(server_tls()));
   Accepted held;
@@ -495,7 +495,7 @@ TEST(Connection, KeepAliveHoldsAQuietConnectionOpen) {
         auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
         EXPECT_TRUE(conn);
         if (conn) {
-          co_await sleep_for(1200ms);  // four idle timeouts
+          co_await sleep_for(3000ms);  // three idle timeouts
           open_after = conn->is_open();
         }
       },
