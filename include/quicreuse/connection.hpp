@@ -15,6 +15,7 @@
 #include <any>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -110,6 +111,11 @@ class Connection {
         },
         token, ref_, get_executor());
   }
+
+  // Registers callback to run once, posted to the connection's executor, when the connection
+  // closes (at once if it is already closed). Unlike async_wait_closed it does not keep the
+  // connection open: it is how owners of per-connection resources learn the end.
+  void on_close(std::function<void(const CloseInfo&)> callback);
 
   // Closes the connection with an application error code and reason; a CONNECTION_CLOSE goes out
   // after data already queued, and pending operations complete with errc::connection_closed.

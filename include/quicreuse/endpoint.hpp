@@ -68,7 +68,10 @@ struct EndpointConfig {
 struct ListenOptions {
   // Asked before a connection's flow-control window grows by delta bytes, with the connection's
   // ALPN; false keeps the window at its current size. Absent: always allow (decision D3).
-  std::function<bool(std::string_view alpn, std::uint64_t delta)> allow_window_increase;
+  // remote is the connection's peer address.
+  std::function<bool(std::string_view alpn, const asio::ip::udp::endpoint& remote,
+                     std::uint64_t delta)>
+      allow_window_increase;
 };
 
 // DialOptions are per-dial settings.

@@ -3,6 +3,10 @@
 
 #include <quicreuse/connection.hpp>
 
+#include <asio/post.hpp>
+
+#include <utility>
+
 namespace quicreuse {
 namespace detail {
 
@@ -66,6 +70,9 @@ void ConnectionState::on_closed(const core::Connection* conn) {
     auto op = std::move(datagram_waiters.front());
     datagram_waiters.pop_front();
     op.completion.complete(ec, {});
+  }
+  for (auto& callback : std::exchange(close_callbacks, {})) {
+    asio::post(executor, [cb = std::move(callback), info = close_info] { cb(info); });
   }
   while (!closed_waiters.empty()) {
     auto op = std::move(closed_waiters.front());
@@ -410,6 +417,15 @@ void Connection::start_wait_closed(const std::shared_ptr<detail::ConnectionRef>&
   const std::uint64_t id = detail::next_id(*st);
   c.on_cancel(detail::make_canceller(st, id));
   st->closed_waiters.push_back({id, std::move(c)});
+}
+
+void Connection::on_close(std::function<void(const CloseInfo&)> callback) {
+  auto& st = ref_->state;
+  if (st->closed()) {
+    asio::post(st->executor, [cb = std::move(callback), info = st->close_info] { cb(info); });
+    return;
+  }
+  st->close_callbacks.push_back(std::move(callback));
 }
 
 Result<void> Connection::send_datagram(std::span<const std::uint8_t> data) {

@@ -136,8 +136,10 @@ Result<void> Endpoint::listen(TlsServerConfig tls, ListenOptions options) {
   }
   std::function<bool(const core::Connection&, std::uint64_t)> policy;
   if (options.allow_window_increase) {
-    policy = [f = std::move(options.allow_window_increase)](
-                 const core::Connection& c, std::uint64_t delta) { return f(c.alpn(), delta); };
+    policy = [f = std::move(options.allow_window_increase)](const core::Connection& c,
+                                                            std::uint64_t delta) {
+      return f(c.alpn(), detail::to_asio(c.remote()), delta);
+    };
   }
   return state_->core_endpoint->listen(std::make_shared<TlsServerConfig>(std::move(tls)),
                                        std::move(policy));

@@ -97,6 +97,7 @@ struct ConnectionState : std::enable_shared_from_this<ConnectionState> {
   std::deque<Parked<StreamCompletion>> open_uni;
   std::deque<Parked<DatagramCompletion>> datagram_waiters;
   std::deque<Parked<ErrorCompletion>> closed_waiters;
+  std::vector<std::function<void(const CloseInfo&)>> close_callbacks;
   std::unordered_map<std::int64_t, StreamWaiters> streams;
 };
 

@@ -223,7 +223,8 @@ TEST(Connection, WindowIncreaseCallbackSeesTheAlpnAndMayRefuse) {
   int asked = 0;
   std::string asked_alpn;
   ListenOptions options;
-  options.allow_window_increase = [&](std::string_view alpn, std::uint64_t delta) {
+  options.allow_window_increase = [&](std::string_view alpn, const asio::ip::udp::endpoint&,
+                                      std::uint64_t delta) {
     ++asked;
     asked_alpn = alpn;
     EXPECT_GT(delta, 0u);

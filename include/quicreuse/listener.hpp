@@ -1,0 +1,79 @@
+// Listener: one protocol's (ALPN set's) share of a QUIC listener on a shared UDP port.
+#pragma once
+
+#include <quicreuse/connection.hpp>
+#include <quicreuse/error.hpp>
+#include <quicreuse/multiaddr.hpp>
+
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace quicreuse {
+
+namespace detail {
+struct SubListenerState;
+}
+
+// Listener hands out the connections whose negotiated ALPN belongs to it (spec section 3.3).
+// Several Listeners (one per ALPN set) share one QUIC listener and one UDP socket; each has a
+// bounded accept queue of 16 connections: when it is full, new connections of its protocols are
+// closed with application code 1 ("queue full").
+//
+// Lifetime: close() (or destruction) removes its protocols from the shared listener, closes the
+// connections still queued with application code 0x1006 ("closing") and completes pending
+// accepts with errc::listener_closed; the other protocols keep serving. The last Listener of an
+// address releases its socket. Threading: use it on the ConnManager's executor.
+class Listener {
+ public:
+  explicit Listener(std::shared_ptr<detail::SubListenerState> state);
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  Listener(Listener&&) = delete;
+  Listener& operator=(Listener&&) = delete;
+  ~Listener();
+
+  // Accepts the next connection of this listener's protocols. Completes with (error, Connection).
+  // Errors: errc::listener_closed (this listener or the shared one closed). Supports
+  // per-operation cancellation.
+  template <class CompletionToken>
+  auto async_accept(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, Connection)>(
+        [](auto handler, const std::shared_ptr<detail::SubListenerState>& s,
+           asio::any_io_executor ex) {
+          start_accept(s, detail::ConnectionCompletion(std::move(handler), ex));
+        },
+        token, state_, executor());
+  }
+  // Coroutine form: co_await listener.accept() -> Result<Connection>.
+  asio::awaitable<Result<Connection>> accept();
+
+  // Returns the bound UDP address of the shared socket (the same for every protocol on it).
+  [[nodiscard]] asio::ip::udp::endpoint addr() const;
+  // Returns exactly one multiaddr: /ip4|ip6/<bound ip>/udp/<bound port>/quic-v1 (wildcards are
+  // not expanded to interface addresses).
+  [[nodiscard]] std::vector<Multiaddr> multiaddrs() const;
+  // Stops serving this listener's protocols. Idempotent (D5); never fails.
+  void close();
+
+ private:
+  [[nodiscard]] asio::any_io_executor executor() const;
+  static void start_accept(const std::shared_ptr<detail::SubListenerState>& s,
+                           detail::ConnectionCompletion c);
+  std::shared_ptr<detail::SubListenerState> state_;
+};
+
+inline asio::awaitable<Result<Connection>> Listener::accept() {
+  auto [ec, c] = co_await async_accept(asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec) {
+    co_return fail(ec);
+  }
+  co_return std::move(c);
+}
+
+}  // namespace quicreuse

@@ -1,0 +1,77 @@
+// Lending application endpoints to the manager. Port of connmgr.go: LendTransport.
+#include "reuse/manager_state.hpp"
+
+#include <quicreuse/conn_manager.hpp>
+
+#include <asio/post.hpp>
+
+namespace quicreuse {
+
+struct DoneSignal::State {
+  std::mutex mutex;
+  bool fired = false;
+  std::vector<std::function<void()>> callbacks;
+};
+
+bool DoneSignal::fired() const {
+  const std::lock_guard lock(state_->mutex);
+  return state_->fired;
+}
+
+void DoneSignal::on_fired(std::function<void()> callback) {
+  {
+    const std::lock_guard lock(state_->mutex);
+    if (!state_->fired) {
+      state_->callbacks.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback();
+}
+
+Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
+                                               std::shared_ptr<Endpoint> endpoint) {
+  auto& s = *state_;
+  if (!s.config.reuse) {
+    // D10: the seed dereferences a null pool here.
+    return detail::fail_with(errc::invalid_argument,
+                             "cannot lend a transport: reuse is disabled (DisableReuseport)");
+  }
+  if (!endpoint || !endpoint->is_open()) {
+    return detail::fail_with(errc::invalid_argument, "cannot lend a closed endpoint");
+  }
+  detail::Reuse* reuse = s.reuse_for(network);
+  if (reuse == nullptr) {
+    return detail::fail_with(errc::invalid_argument, "invalid network: " + std::string(network));
+  }
+  const asio::ip::udp::endpoint local = endpoint->local_endpoint();
+  if (local.address().is_v4() != (network == "udp4")) {
+    return detail::fail_with(errc::invalid_argument,
+                             "the endpoint's address " + detail::address_key(local) +
+                                 " is not of network " + std::string(network));
+  }
+  auto signal = std::make_shared<DoneSignal::State>();
+  auto fire = [signal] {
+    std::vector<std::function<void()>> callbacks;
+    {
+      const std::lock_guard lock(signal->mutex);
+      signal->fired = true;
+      callbacks.swap(signal->callbacks);
+    }
+    for (auto& cb : callbacks) {
+      cb();
+    }
+  };
+  auto transport = std::make_shared<detail::RefcountedTransport>(
+      std::make_shared<detail::ManagedEndpoint>(std::move(endpoint), true), std::move(fire));
+  if (auto added = reuse->add_transport(transport); !added) {
+    return detail::fail_with(
+        added.error(), local.address().is_unspecified()
+                           ? "already have a global dialer for port " + std::to_string(local.port())
+                           : "lending a transport bound to a specific IP "
+                             "is not supported");
+  }
+  return DoneSignal(signal);
+}
+
+}  // namespace quicreuse

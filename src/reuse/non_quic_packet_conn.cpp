@@ -1,0 +1,131 @@
+// The shared non-QUIC packet conn. Port of quicreuse/nonquic_packetconn.go (decisions D4, D5).
+#include "reuse/manager_state.hpp"
+
+#include <quicreuse/non_quic_packet_conn.hpp>
+
+#include <asio/bind_cancellation_slot.hpp>
+
+namespace quicreuse {
+
+Result<std::unique_ptr<NonQuicPacketConn>> ConnManager::shared_non_quic_packet_conn(
+    std::string_view /*network: ignored, as in the seed*/, const asio::ip::udp::endpoint& local) {
+  auto& s = *state_;
+  const std::string key = detail::address_key(local);
+  std::shared_ptr<detail::QuicListener> listener;
+  {
+    const std::lock_guard lock(s.mutex);
+    auto it = s.listeners.find(key);
+    if (it != s.listeners.end()) {
+      listener = it->second.listener;
+    }
+  }
+  if (!listener) {
+    return detail::fail_with(errc::not_listening, "no QUIC listener found for " + key +
+                                                      ", the QUIC listener should start first");
+  }
+  if (!s.config.reuse) {
+    return detail::fail_with(errc::invalid_argument,
+                             "cannot share the socket: DisableReuseport should not be set");
+  }
+  listener->transport->increase_count();
+  auto state = std::make_shared<detail::NonQuicConnState>();
+  state->manager = state_;
+  state->transport = listener->transport;
+  state->endpoint = listener->endpoint;
+  state->executor = listener->endpoint->get_executor();
+  return std::make_unique<NonQuicPacketConn>(std::move(state));
+}
+
+NonQuicPacketConn::NonQuicPacketConn(std::shared_ptr<detail::NonQuicConnState> state)
+    : state_(std::move(state)) {}
+
+NonQuicPacketConn::~NonQuicPacketConn() {
+  close();
+}
+
+asio::any_io_executor NonQuicPacketConn::executor() const {
+  return state_->executor;
+}
+
+void NonQuicPacketConn::start_read(const std::shared_ptr<detail::NonQuicConnState>& s,
+                                   asio::mutable_buffer b, detail::PacketCompletion c) {
+  if (s->closed) {
+    c.complete(make_error_code(errc::connection_closed), 0, {});
+    return;
+  }
+  if (s->reading) {
+    c.complete(asio::error::in_progress, 0, {});  // one read at a time, as for sockets
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (s->deadline && *s->deadline <= now) {
+    c.complete(std::make_error_code(std::errc::timed_out), 0, {});
+    return;
+  }
+  s->reading = true;
+  s->deadline_fired = false;
+  if (s->deadline) {
+    s->deadline_timer = std::make_unique<asio::steady_timer>(s->executor, *s->deadline);
+    s->deadline_timer->async_wait(
+        [weak = std::weak_ptr<detail::NonQuicConnState>(s)](std::error_code ec) {
+          auto st = weak.lock();
+          if (!ec && st && st->reading) {
+            st->deadline_fired = true;
+            st->cancel_read.emit(asio::cancellation_type::total);
+          }
+        });
+  }
+  auto user = std::make_shared<detail::PacketCompletion>(std::move(c));
+  s->endpoint->async_read_non_quic_packet(
+      b, asio::bind_cancellation_slot(
+             s->cancel_read.slot(),
+             [s, user](std::error_code ec, std::size_t n, asio::ip::udp::endpoint from) {
+               s->reading = false;
+               if (s->deadline_timer) {
+                 s->deadline_timer->cancel();
+               }
+               if (ec == asio::error::operation_aborted) {
+                 ec = s->closed           ? make_error_code(errc::connection_closed)
+                      : s->deadline_fired ? std::make_error_code(std::errc::timed_out)
+                                          : ec;
+               }
+               user->complete(ec, n, from);
+             }));
+}
+
+Result<std::size_t> NonQuicPacketConn::write_to(std::span<const std::uint8_t> datagram,
+                                                const asio::ip::udp::endpoint& remote) {
+  return state_->endpoint->write_to(datagram, remote);
+}
+
+asio::ip::udp::endpoint NonQuicPacketConn::local_endpoint() const {
+  return state_->transport->local_endpoint();
+}
+
+void NonQuicPacketConn::set_read_deadline(
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  // D4: no deadline (or the zero time) clears it; the seed made every later read fail.
+  if (deadline && deadline->time_since_epoch().count() == 0) {
+    deadline.reset();
+  }
+  state_->deadline = deadline;
+}
+
+void NonQuicPacketConn::set_write_deadline(
+    std::optional<std::chrono::steady_clock::time_point> /*deadline*/) noexcept {}
+
+void NonQuicPacketConn::close() {
+  auto& s = *state_;
+  if (s.closed) {
+    return;  // D5: the seed released the socket again on every call
+  }
+  s.closed = true;
+  if (s.reading) {
+    s.cancel_read.emit(asio::cancellation_type::total);
+  }
+  if (auto manager = s.manager.lock()) {
+    manager->release(s.transport);
+  }
+}
+
+}  // namespace quicreuse

@@ -1,0 +1,269 @@
+// The per-address QUIC listener, its ALPN router and the sub-listeners (Listener). Port of
+// quicreuse/listener.go: quicListener and listener.
+#include "reuse/manager_state.hpp"
+
+#include <quicreuse/listener.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
+namespace quicreuse {
+namespace detail {
+namespace {
+
+// libp2p's "ConnShutdown" code for connections still queued when their listener closes.
+constexpr std::uint64_t kConnShutdown = 0x1006;
+constexpr std::uint64_t kQueueFull = 1;
+
+asio::awaitable<void> accept_loop(std::shared_ptr<QuicListener> self) {
+  for (;;) {
+    auto conn = co_await self->endpoint->accept();
+    if (!conn || self->closed) {
+      break;
+    }
+    self->route(std::move(*conn));
+  }
+  // The shared listener ended (closed, or its endpoint closed): every protocol stops accepting.
+  for (const auto& weak : self->subs) {
+    if (auto sub = weak.lock()) {
+      sub->parent_closed();
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// SubListenerState
+
+void SubListenerState::enqueue(Connection conn) {
+  if (closed) {
+    conn.close(kConnShutdown, "closing");
+    return;
+  }
+  if (!waiters.empty()) {
+    auto w = std::move(waiters.front());
+    waiters.pop_front();
+    w.completion.complete({}, std::move(conn));
+    return;
+  }
+  if (queue.size() >= kQueueLength) {
+    conn.close(kQueueFull, "queue full");
+    return;
+  }
+  queue.push_back(std::move(conn));
+}
+
+void SubListenerState::parent_closed() {
+  while (!waiters.empty()) {
+    auto w = std::move(waiters.front());
+    waiters.pop_front();
+    w.completion.complete(make_error_code(errc::listener_closed), Connection{});
+  }
+}
+
+void SubListenerState::close() {
+  if (closed) {
+    return;  // D5
+  }
+  closed = true;
+  // Untag, drop the ALPNs, and tell the manager (which may close the shared listener). Then the
+  // queue: connections routed before the removal are closed here, none can arrive after it.
+  parent->remove(*this);
+  if (auto manager = parent->manager.lock()) {
+    manager->listener_closed(parent->key);
+  }
+  parent_closed();
+  while (!queue.empty()) {
+    queue.front().close(kConnShutdown, "closing");
+    queue.pop_front();
+  }
+}
+
+void SubListenerState::cancel(std::uint64_t op_id) {
+  for (auto it = waiters.begin(); it != waiters.end(); ++it) {
+    if (it->id == op_id) {
+      auto w = std::move(*it);
+      waiters.erase(it);
+      w.completion.complete_cancelled(asio::error::operation_aborted, Connection{});
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// QuicListener
+
+Result<void> QuicListener::start() {
+  TlsServerConfig dispatch;
+  // The client's offered ALPNs, in the client's order: the first one we serve picks the
+  // sub-listener whose TLS configuration (or own select hook) is used.
+  dispatch.select =
+      [weak = weak_from_this()](const ClientHelloInfo& hello) -> Result<TlsServerChoice> {
+    auto self = weak.lock();
+    if (!self) {
+      return fail(errc::listener_closed);
+    }
+    const std::lock_guard lock(self->mutex);
+    for (const auto& alpn : hello.alpns) {
+      auto it = self->protocols.find(alpn);
+      if (it == self->protocols.end()) {
+        continue;
+      }
+      if (it->second.tls.select) {
+        return it->second.tls.select(hello);
+      }
+      return it->second.tls.default_choice;
+    }
+    return fail(errc::no_application_protocol);  // "no supported protocol found"
+  };
+  ListenOptions options;
+  options.allow_window_increase = [weak = weak_from_this()](std::string_view alpn,
+                                                            const asio::ip::udp::endpoint& remote,
+                                                            std::uint64_t delta) {
+    auto self = weak.lock();
+    if (!self) {
+      return false;
+    }
+    AllowWindowIncrease allow;
+    {
+      const std::lock_guard lock(self->mutex);
+      auto it = self->protocols.find(std::string(alpn));
+      if (it == self->protocols.end()) {
+        return false;  // unknown protocol: refuse
+      }
+      allow = it->second.allow;
+    }
+    return !allow || allow(WindowIncreaseRequest{alpn, remote, delta});  // D3
+  };
+  if (auto r = endpoint->listen(std::move(dispatch), std::move(options)); !r) {
+    return fail_with(r.error(), "cannot listen on " + key + ": " + r.error().message());
+  }
+  asio::co_spawn(endpoint->get_executor(), accept_loop(shared_from_this()), asio::detached);
+  return {};
+}
+
+Result<std::shared_ptr<SubListenerState>> QuicListener::add(const Association& association,
+                                                            TlsServerConfig tls,
+                                                            AllowWindowIncrease allow,
+                                                            std::uint64_t id) {
+  std::vector<std::string> alpns = tls.default_choice.alpns;
+  if (alpns.empty()) {
+    return fail_with(errc::invalid_argument, "no ALPN found in tls config");
+  }
+  if (!tls.select && !tls.default_choice.identity) {
+    return fail_with(errc::invalid_argument, "no TLS identity in tls config");
+  }
+  auto sub = std::make_shared<SubListenerState>();
+  {
+    const std::lock_guard lock(mutex);
+    for (const auto& alpn : alpns) {  // all or nothing
+      if (protocols.count(alpn) != 0) {
+        return fail_with(errc::already_listening, "already listening for protocol " + alpn);
+      }
+    }
+    sub->parent = shared_from_this();
+    sub->id = id;
+    sub->association = association;
+    sub->alpns = alpns;
+    sub->executor = endpoint->get_executor();
+    for (const auto& alpn : alpns) {
+      protocols[alpn] = Protocol{sub, tls, allow};
+    }
+    subs.push_back(sub);
+  }
+  transport->associate(association, id);  // per sub-listener (go-libp2p #3221, #3306)
+  return sub;
+}
+
+void QuicListener::remove(const SubListenerState& sub) {
+  transport->remove_associations(sub.id);
+  const std::lock_guard lock(mutex);
+  for (const auto& alpn : sub.alpns) {
+    protocols.erase(alpn);
+  }
+  std::erase_if(subs, [&](const std::weak_ptr<SubListenerState>& w) {
+    auto s = w.lock();
+    return !s || s.get() == &sub;
+  });
+}
+
+void QuicListener::route(Connection conn) {
+  std::shared_ptr<SubListenerState> sub;
+  {
+    const std::lock_guard lock(mutex);
+    auto it = protocols.find(conn.alpn());
+    if (it != protocols.end()) {
+      sub = it->second.sub.lock();
+    }
+  }
+  if (!sub) {
+    // D7: the sub-listener went away between handshake and accept; only this connection ends.
+    conn.close(kConnShutdown, "no listener for protocol " + conn.alpn());
+    return;
+  }
+  sub->enqueue(std::move(conn));
+}
+
+void QuicListener::close() {
+  if (closed) {
+    return;
+  }
+  closed = true;
+  endpoint->stop_listening();  // the accept loop ends with listener_closed
+  if (auto owner = manager.lock()) {
+    owner->release(transport);
+  }
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// Listener
+
+Listener::Listener(std::shared_ptr<detail::SubListenerState> state) : state_(std::move(state)) {}
+
+Listener::~Listener() {
+  close();
+}
+
+asio::any_io_executor Listener::executor() const {
+  return state_->executor;
+}
+
+void Listener::start_accept(const std::shared_ptr<detail::SubListenerState>& s,
+                            detail::ConnectionCompletion c) {
+  if (s->closed || s->parent->closed) {
+    c.complete(make_error_code(errc::listener_closed), Connection{});
+    return;
+  }
+  if (!s->queue.empty()) {
+    auto conn = std::move(s->queue.front());
+    s->queue.pop_front();
+    c.complete({}, std::move(conn));
+    return;
+  }
+  const std::uint64_t id = ++s->next_op;
+  c.on_cancel([weak = std::weak_ptr<detail::SubListenerState>(s), id] {
+    if (auto st = weak.lock()) {
+      st->cancel(id);
+    }
+  });
+  s->waiters.push_back({id, std::move(c)});
+}
+
+asio::ip::udp::endpoint Listener::addr() const {
+  return state_->parent->address;
+}
+
+std::vector<Multiaddr> Listener::multiaddrs() const {
+  return {state_->parent->multiaddr};
+}
+
+void Listener::close() {
+  if (state_) {
+    state_->close();
+  }
+}
+
+}  // namespace quicreuse
