@@ -163,54 +163,50 @@ TEST_P(ConnManagerReuse, Listener) {
   check_closed(*cm);
 }
 
+// A socket factory that records the descriptor of the OS socket it hands to the manager.
+ConnManagerOption recording_listen_udp(asio::io_context& io, int& made_fd) {
+  return options::override_listen_udp(
+      [&io, &made_fd](std::string_view, const udp::endpoint& local) -> Result<udp::socket> {
+        udp::socket s(io, local.protocol());
+        s.bind(local);
+        made_fd = s.native_handle();
+        return s;
+      });
+}
+
+// Returns the address the descriptor is bound to (and checks it is a UDP socket).
+udp::endpoint bound_address(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  EXPECT_EQ(::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+  EXPECT_EQ(type, SOCK_DGRAM);
+  udp::endpoint bound;
+  socklen_t blen = static_cast<socklen_t>(bound.capacity());
+  EXPECT_EQ(::getsockname(fd, bound.data(), &blen), 0);
+  bound.resize(blen);
+  return bound;
+}
+
 TEST_P(ConnManagerReuse, ConnectionPassedToQUICForListening) {
   // The endpoint gets the raw OS UDP socket the factory made (no wrapper in between).
   int made_fd = -1;
-  auto cm =
-      make_manager(io, reuse(),
-                   {options::override_listen_udp(
-                       [&](std::string_view, const udp::endpoint& local) -> Result<udp::socket> {
-                         udp::socket s(io, local.protocol());
-                         s.bind(local);
-                         made_fd = s.native_handle();
-                         return s;
-                       })});
+  auto cm = make_manager(io, reuse(), {recording_listen_udp(io, made_fd)});
   ASSERT_TRUE(cm);
   auto ln = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
   ASSERT_TRUE(ln);
   ASSERT_GE(made_fd, 0);
-  int type = 0;
-  socklen_t len = sizeof type;
-  ASSERT_EQ(::getsockopt(made_fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
-  EXPECT_EQ(type, SOCK_DGRAM);
-  udp::endpoint bound;
-  socklen_t blen = static_cast<socklen_t>(bound.capacity());
-  ASSERT_EQ(::getsockname(made_fd, bound.data(), &blen), 0);
-  bound.resize(blen);
-  EXPECT_EQ(bound, (*ln)->addr());
+  EXPECT_EQ(bound_address(made_fd), (*ln)->addr());
 }
 
 TEST_P(ConnManagerReuse, ConnectionPassedToQUICForDialing) {
   int made_fd = -1;
-  auto cm =
-      make_manager(io, reuse(),
-                   {options::override_listen_udp(
-                       [&](std::string_view, const udp::endpoint& local) -> Result<udp::socket> {
-                         udp::socket s(io, local.protocol());
-                         s.bind(local);
-                         made_fd = s.native_handle();
-                         return s;
-                       })});
+  auto cm = make_manager(io, reuse(), {recording_listen_udp(io, made_fd)});
   ASSERT_TRUE(cm);
   auto lease =
       cm->transport_for_dial("udp4", udp::endpoint(asio::ip::make_address("127.0.0.1"), 1234));
   ASSERT_TRUE(lease) << ConnManager::last_error();
   ASSERT_GE(made_fd, 0);
-  udp::endpoint bound;
-  socklen_t blen = static_cast<socklen_t>(bound.capacity());
-  ASSERT_EQ(::getsockname(made_fd, bound.data(), &blen), 0);
-  bound.resize(blen);
-  EXPECT_EQ(bound, lease->local_endpoint());
+  EXPECT_EQ(bound_address(made_fd), lease->local_endpoint());
 }
 
 TEST(ConnManager, AcceptErrorGetCleanedUp) {
