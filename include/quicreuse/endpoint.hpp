@@ -103,6 +103,25 @@ struct EndpointStats {
   std::uint64_t quic_dropped = 0;  // QUIC-looking datagrams dropped (sum of dropped_by_reason)
   // (reason, count) pairs for dropped datagrams: "empty", "unknown_connection", ...
   std::vector<std::pair<std::string, std::uint64_t>> dropped_by_reason;
+  // Closed connections by direction ("outgoing" = dialed, "incoming" = accepted) and reason
+  // ("transport", "application", "idle_timeout", "handshake_timeout", "stateless_reset",
+  // "endpoint_closed", "internal").
+  struct ClosedCount {
+    std::string direction;
+    std::string reason;
+    std::uint64_t count = 0;
+  };
+  std::vector<ClosedCount> connections_closed_by_reason;
+  // A histogram of handshake durations (seconds): counts per bucket (upper bounds in `bounds`,
+  // plus a last +Inf bucket), their sum and count.
+  struct Histogram {
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> counts;
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  Histogram handshake_outgoing;
+  Histogram handshake_incoming;
 };
 
 // Endpoint owns one UDP socket and every QUIC connection on it.

@@ -275,6 +275,7 @@ class Connection {
   [[nodiscard]] const SocketAddress& remote() const noexcept { return remote_; }
   [[nodiscard]] const SocketAddress& local() const noexcept { return params_.local; }
   [[nodiscard]] const ConnectionId& original_dcid() const noexcept { return params_.original_dcid; }
+  [[nodiscard]] Timestamp created() const noexcept { return params_.now; }
   [[nodiscard]] ConnectionStats stats() const;
   [[nodiscard]] std::any& user_value() noexcept { return params_.user_value; }
   [[nodiscard]] bool datagrams_negotiated() const;

@@ -394,6 +394,9 @@ void Endpoint::flush(Timestamp now, PacketSink& sink, EndpointObserver& observer
       auto events = conn.take_events();
       bool incoming = false;
       for (const auto& ev : events) {
+        if (ev.type == ConnectionEvent::Type::handshake_completed) {
+          record_handshake(conn, now);
+        }
         if (ev.type == ConnectionEvent::Type::handshake_completed && conn.role() == Role::server &&
             !conn.is_closed()) {
           accept_queue_.push_back(handle);
@@ -500,7 +503,26 @@ void Endpoint::close_all(Timestamp now, PacketSink& sink, EndpointObserver& obse
   dirty_set_.clear();
 }
 
+void Endpoint::record_handshake(const Connection& conn, Timestamp now) {
+  const std::size_t role = conn.role() == Role::client ? 0 : 1;
+  const double seconds = std::chrono::duration<double>(now - conn.created()).count();
+  std::size_t bucket = 0;
+  while (bucket < kHandshakeBuckets.size() && seconds > kHandshakeBuckets[bucket]) {
+    ++bucket;
+  }
+  ++stats_.handshake_buckets[role][bucket];
+  stats_.handshake_seconds[role] += seconds;
+  ++stats_.handshakes[role];
+}
+
 void Endpoint::remove(ConnectionHandle handle, EndpointObserver& observer) {
+  if (auto it = connections_.find(handle); it != connections_.end()) {
+    const std::size_t role = it->second->role() == Role::client ? 0 : 1;
+    const auto kind = static_cast<std::size_t>(it->second->close_info().kind);
+    if (kind < kCloseKinds) {
+      ++stats_.closed_by_kind[role][kind];
+    }
+  }
   if (connections_.erase(handle) > 0) {
     ++stats_.connections_closed;
     armed_.erase(handle);

@@ -64,6 +64,12 @@ enum class DatagramOutcome {
   dropped,  // see the drop counters
 };
 
+// kCloseKinds is the number of CloseInfo::Kind values.
+inline constexpr std::size_t kCloseKinds = 8;
+// Handshake-duration histogram bucket upper bounds, in seconds.
+inline constexpr std::array<double, 12> kHandshakeBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0};
+
 // EndpointStats are the endpoint's counters (monotonic).
 struct EndpointStats {
   std::uint64_t datagrams_received = 0;
@@ -80,6 +86,13 @@ struct EndpointStats {
   std::uint64_t connections_refused = 0;  // hook refusals, full tables, full accept queue
   std::uint64_t connections_closed = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::count_)> dropped{};
+  // Closed connections by role (0 client, 1 server) and by CloseInfo::Kind.
+  std::array<std::array<std::uint64_t, kCloseKinds>, 2> closed_by_kind{};
+  // Handshake durations by role: counts per bucket of kHandshakeBuckets (upper bounds, seconds;
+  // a last implicit +Inf bucket), their sum and count.
+  std::array<std::array<std::uint64_t, kHandshakeBuckets.size() + 1>, 2> handshake_buckets{};
+  std::array<double, 2> handshake_seconds{};
+  std::array<std::uint64_t, 2> handshakes{};
 };
 
 // EndpointConfig configures a core endpoint.
@@ -209,6 +222,7 @@ class Endpoint final : public ConnectionHost {
   ConnectionId new_cid();
   void schedule_timer(Connection& conn);
   void remove(ConnectionHandle handle, EndpointObserver& observer);
+  void record_handshake(const Connection& conn, Timestamp now);
 
   struct AddressHash {
     std::size_t operator()(const SocketAddress& a) const noexcept { return a.hash(); }

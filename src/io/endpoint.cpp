@@ -294,6 +294,25 @@ EndpointStats Endpoint::stats() const {
   out.connections_refused = s.connections_refused;
   out.connections_closed = s.connections_closed;
   out.connections_open = state_->core_endpoint->connection_count();
+  static constexpr const char* kReasons[] = {"open",
+                                             "transport",
+                                             "application",
+                                             "idle_timeout",
+                                             "handshake_timeout",
+                                             "stateless_reset",
+                                             "endpoint_closed",
+                                             "internal"};
+  for (std::size_t role = 0; role < 2; ++role) {
+    for (std::size_t kind = 1; kind < core::kCloseKinds; ++kind) {
+      out.connections_closed_by_reason.push_back(
+          {role == 0 ? "outgoing" : "incoming", kReasons[kind], s.closed_by_kind[role][kind]});
+    }
+    EndpointStats::Histogram& h = role == 0 ? out.handshake_outgoing : out.handshake_incoming;
+    h.bounds.assign(core::kHandshakeBuckets.begin(), core::kHandshakeBuckets.end());
+    h.counts.assign(s.handshake_buckets[role].begin(), s.handshake_buckets[role].end());
+    h.sum = s.handshake_seconds[role];
+    h.count = s.handshakes[role];
+  }
   for (std::size_t i = 0; i < s.dropped.size(); ++i) {
     out.quic_dropped += s.dropped[i];
     out.dropped_by_reason.emplace_back(

@@ -3,6 +3,7 @@
 #include "reuse/manager_state.hpp"
 
 #include <quicreuse/conn_manager.hpp>
+#include <quicreuse/metrics.hpp>
 
 #include <asio/ip/v6_only.hpp>
 
@@ -59,6 +60,12 @@ std::string address_key(const asio::ip::udp::endpoint& address) {
 
 const std::shared_ptr<Endpoint>& endpoint_of(const RefcountedTransport& transport) {
   return static_cast<const ManagedEndpoint&>(*transport.transport()).endpoint();
+}
+
+ManagerState::~ManagerState() {
+  if (config.registry && metrics_collector != 0) {
+    config.registry->remove_collector(metrics_collector);
+  }
 }
 
 Reuse* ManagerState::reuse_for(std::string_view network) const {
@@ -307,6 +314,17 @@ Result<std::shared_ptr<ConnManager>> ConnManager::create(asio::any_io_executor e
         std::make_unique<detail::Reuse>(detail::Reuse::Family::v6, listen("udp6"), factory);
     state->gc_timer = std::make_unique<asio::steady_timer>(executor);
     state->schedule_gc();
+  }
+  if (state->config.metrics) {
+    if (!state->config.registry) {
+      state->config.registry = std::make_shared<MetricsRegistry>();
+    }
+    state->metrics_collector = state->config.registry->add_collector(
+        [weak = std::weak_ptr<detail::ManagerState>(state)](MetricsWriter& writer) {
+          if (auto s = weak.lock()) {
+            detail::collect_manager_metrics(*s, writer);
+          }
+        });
   }
   return std::make_shared<ConnManager>(std::move(state));
 }

@@ -8,6 +8,7 @@
 #include "reuse/reuse.hpp"
 
 #include <quicreuse/conn_manager.hpp>
+#include <quicreuse/metrics.hpp>
 
 #include <asio/cancellation_signal.hpp>
 #include <asio/steady_timer.hpp>
@@ -128,6 +129,13 @@ struct NonQuicConnState : std::enable_shared_from_this<NonQuicConnState> {
 };
 
 struct ManagerState : std::enable_shared_from_this<ManagerState> {
+  ManagerState() = default;
+  ManagerState(const ManagerState&) = delete;
+  ManagerState& operator=(const ManagerState&) = delete;
+  ManagerState(ManagerState&&) = delete;
+  ManagerState& operator=(ManagerState&&) = delete;
+  ~ManagerState();
+
   asio::any_io_executor executor;
   ConnManagerConfig config;
   ConnManager::Key reset_key{};
@@ -162,6 +170,11 @@ struct ManagerState : std::enable_shared_from_this<ManagerState> {
   void listener_closed(const std::string& key);
   void schedule_gc();
   void close();
+
+  std::uint64_t metrics_collector = 0;
 };
+
+// Writes the manager's metrics (pools, references, every endpoint's counters).
+void collect_manager_metrics(ManagerState& state, MetricsWriter& writer);
 
 }  // namespace quicreuse::detail

@@ -664,3 +664,44 @@ TEST(ConnManagerDecision, SourceAddressLimiterForcesRetryAboveThousandPerSecond)
 
 }  // namespace
 }  // namespace quicreuse::test
+
+namespace quicreuse::test {
+namespace {
+
+TEST(ConnManagerMetrics, ConnectionsPacketsPoolsAndHandshakesAreCounted) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  ASSERT_TRUE(cm->metrics());
+  auto ln = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
+  ASSERT_TRUE(ln);
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto client = Endpoint::bind(co_await asio::this_coro::executor, loopback(false));
+        auto [accepted, dialed] =
+            co_await ((*ln)->accept() && client->dial((*ln)->addr(), tls_offer("proto")));
+        if (dialed) {
+          dialed->close(7, "done");
+        }
+        co_await sleep_for(100ms);
+      },
+      20s));
+  const std::string text = cm->metrics()->render();
+  EXPECT_NE(text.find("quicreuse_connections_started_total{direction=\"incoming\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("quicreuse_handshake_duration_seconds_count{direction=\"incoming\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("quicreuse_pooled_endpoints{family=\"udp4\",pool=\"unicast\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("quicreuse_endpoint_references{local=\"" +
+                      detail::address_key((*ln)->addr()) + "\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("quicreuse_packets_received_total 0\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE quicreuse_non_quic_packets_total counter"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace quicreuse::test
