@@ -4,6 +4,7 @@
 #include "io_helpers.hpp"
 #include "subprocess.hpp"
 
+#include <quicreuse/conn_manager.hpp>
 #include <quicreuse/endpoint.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <gnutls/crypto.h>
 
 #include <gtest/gtest.h>
 
@@ -315,6 +317,145 @@ TEST_F(Interop, TurnutilsStunclientGetsItsReflexiveAddressDuringAQuicTransfer) {
       << stun->output();
   EXPECT_GE(answered, 1);
   EXPECT_TRUE(echoed == data);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the ConnManager (issue 3)
+
+std::string sha256_hex(const std::vector<std::uint8_t>& der) {
+  std::uint8_t digest[32];
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data(), der.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::uint8_t b : digest) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+asio::awaitable<void> serve_listener(Listener& listener) {
+  for (;;) {
+    auto conn = co_await listener.accept();
+    if (!conn) {
+      co_return;
+    }
+    asio::co_spawn(co_await asio::this_coro::executor, echo_connection(std::move(*conn)),
+                   asio::detached);
+  }
+}
+
+asio::awaitable<void> stun_on_shared_conn(NonQuicPacketConn& conn, int& answered) {
+  std::vector<std::uint8_t> buf(1500);
+  for (;;) {
+    auto [ec, n, from] = co_await conn.async_read_from(asio::buffer(buf), as_tuple(use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    if (auto response = stun::make_binding_response({buf.data(), n}, from); response) {
+      answered += conn.write_to(*response, from) ? 1 : 0;
+    }
+  }
+}
+
+std::shared_ptr<ConnManager> interop_manager(asio::io_context& io) {
+  const ConnManager::Key key{};
+  auto cm = ConnManager::create(io.get_executor(), key, key);
+  EXPECT_TRUE(cm);
+  return *cm;
+}
+
+TEST_F(Interop, QuicGoSeesTheRightCertificateForEachOfTwoAlpnsOnOnePort) {
+  auto cm = interop_manager(io);
+  auto id_echo = TlsIdentity::self_signed({"echo.example"});
+  auto id_chat = TlsIdentity::self_signed({"chat.example"});
+  ASSERT_TRUE(id_echo && id_chat);
+  TlsServerConfig echo_tls;
+  echo_tls.default_choice = {*id_echo, {"echo/1"}, {}, {}};
+  TlsServerConfig chat_tls;
+  chat_tls.default_choice = {*id_chat, {"chat/1"}, {}, {}};
+  auto echo_ln = cm->listen_quic(*Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1"), echo_tls);
+  ASSERT_TRUE(echo_ln) << ConnManager::last_error();
+  auto chat_ln = cm->listen_quic((*echo_ln)->multiaddrs()[0], chat_tls);
+  ASSERT_TRUE(chat_ln) << ConnManager::last_error();
+  ASSERT_EQ((*echo_ln)->addr(), (*chat_ln)->addr());
+  asio::co_spawn(io, serve_listener(**echo_ln), asio::detached);
+  asio::co_spawn(io, serve_listener(**chat_ln), asio::detached);
+  const std::string addr = "127.0.0.1:" + std::to_string((*echo_ln)->addr().port());
+  Subprocess echo_client({kGoPeer, "client", "-addr", addr, "-insecure", "-alpn", "echo/1",
+                          "-bytes", "100000", "-timeout", "20s"},
+                         40s);
+  Subprocess chat_client({kGoPeer, "client", "-addr", addr, "-insecure", "-alpn", "chat/1",
+                          "-bytes", "100000", "-timeout", "20s"},
+                         40s);
+  std::optional<int> echo_exit;
+  std::optional<int> chat_exit;
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        echo_exit = co_await wait_exit(echo_client, 30s);
+        chat_exit = co_await wait_exit(chat_client, 30s);
+      },
+      60s));
+  EXPECT_EQ(echo_exit, 0) << echo_client.output();
+  EXPECT_EQ(chat_exit, 0) << chat_client.output();
+  EXPECT_NE(echo_client.output().find("alpn=echo/1"), std::string::npos) << echo_client.output();
+  EXPECT_NE(echo_client.output().find("peer_sha256=" + sha256_hex((*id_echo)->leaf_der())),
+            std::string::npos)
+      << echo_client.output();
+  EXPECT_NE(chat_client.output().find("alpn=chat/1"), std::string::npos) << chat_client.output();
+  EXPECT_NE(chat_client.output().find("peer_sha256=" + sha256_hex((*id_chat)->leaf_der())),
+            std::string::npos)
+      << chat_client.output();
+}
+
+TEST_F(Interop, ManagerDialToQuicGoLeavesFromTheListenPortWhichAlsoAnswersStun) {
+  auto cm = interop_manager(io);
+  auto ln = cm->listen_quic(*Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls());
+  ASSERT_TRUE(ln) << ConnManager::last_error();
+  auto shared = cm->shared_non_quic_packet_conn("udp4", (*ln)->addr());
+  ASSERT_TRUE(shared) << ConnManager::last_error();
+  int answered = 0;
+  asio::co_spawn(io, stun_on_shared_conn(**shared, answered), asio::detached);
+  const std::string port = std::to_string((*ln)->addr().port());
+  Subprocess go_server({kGoPeer, "server", "-addr", "127.0.0.1:0", "-count", "1"}, 60s);
+  std::vector<std::uint8_t> echoed;
+  std::optional<int> stun_exit;
+  std::unique_ptr<Subprocess> stun;
+  const auto data = pattern(2'000'000, 21);
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto go_addr = co_await wait_line(go_server, "listening ", 20s);
+        EXPECT_TRUE(go_addr) << go_server.output();
+        if (!go_addr) {
+          co_return;
+        }
+        auto target = to_quic_multiaddr(parse_endpoint(*go_addr));
+        auto conn = co_await cm->dial_quic(*target, client_tls());
+        EXPECT_TRUE(conn) << ConnManager::last_error();
+        if (!conn) {
+          co_return;
+        }
+        stun = std::make_unique<Subprocess>(
+            std::vector<std::string>{kStunClient, "-p", port, "127.0.0.1"}, 10s);
+        auto [result, code] = co_await (echo_round_trip(*conn, data) && wait_exit(*stun, 15s));
+        echoed = std::move(result);
+        stun_exit = code;
+        conn->close();
+        co_await wait_exit(go_server, 10s);
+      },
+      60s));
+  EXPECT_TRUE(echoed == data);
+  // The Go server saw our listen port as the remote port of the dial.
+  EXPECT_NE(go_server.output().find("accepted remote=127.0.0.1:" + port + " "), std::string::npos)
+      << go_server.output();
+  ASSERT_TRUE(stun);
+  EXPECT_EQ(stun_exit, 0) << stun->output();
+  EXPECT_NE(stun->output().find("UDP reflexive addr: 127.0.0.1:"), std::string::npos)
+      << stun->output();
+  EXPECT_GE(answered, 1);
 }
 
 }  // namespace
