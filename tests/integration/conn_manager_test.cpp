@@ -705,3 +705,40 @@ TEST(ConnManagerMetrics, ConnectionsPacketsPoolsAndHandshakesAreCounted) {
 
 }  // namespace
 }  // namespace quicreuse::test
+
+namespace quicreuse::test {
+namespace {
+
+TEST(ConnManagerGc, UnusedSocketsAreCollectedByTheTimerAndCloseStopsIt) {
+  asio::io_context io;
+  auto cm = make_manager(io, true, {options::garbage_collection(50ms, 1000ms)});
+  ASSERT_TRUE(cm);
+  auto ln = cm->listen_quic(ma("/ip4/0.0.0.0/udp/0/quic-v1"), server_tls({"proto"}));
+  ASSERT_TRUE(ln);
+  auto lease = cm->transport_for_dial("udp6", udp::endpoint(asio::ip::make_address("::1"), 1));
+  ASSERT_TRUE(lease);
+  auto pooled = [&] {
+    auto c4 = cm->state()->reuse4->counts();
+    auto c6 = cm->state()->reuse6->counts();
+    return c4.global_listeners + c4.global_dialers + c6.global_listeners + c6.global_dialers;
+  };
+  EXPECT_EQ(pooled(), 2u);
+  (*ln)->close();
+  lease->release();
+  // Still pooled right after the release...
+  io.run_for(20ms);
+  EXPECT_EQ(pooled(), 2u);
+  // ...and gone within a few intervals after max_unused (bounded wait, no timing assertion).
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (pooled() != 0 && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(10ms);
+  }
+  EXPECT_EQ(pooled(), 0u);
+  cm->close();
+  check_closed(*cm);
+  io.run_for(20ms);                 // the cancelled timer's handler runs once
+  EXPECT_EQ(io.run_for(50ms), 0u);  // then nothing is left to run: the collector stopped
+}
+
+}  // namespace
+}  // namespace quicreuse::test
