@@ -148,10 +148,9 @@ class ConnManager {
   using Key = std::array<std::uint8_t, 32>;
 
   // Creates a manager; options run in order and the first failure aborts creation.
-  static Result<std::shared_ptr<ConnManager>> create(asio::any_io_executor executor,
-                                                     const Key& stateless_reset_key,
-                                                     const Key& token_key,
-                                                     std::vector<ConnManagerOption> options = {});
+  static Result<std::shared_ptr<ConnManager>> create(
+      const asio::any_io_executor& executor, const Key& stateless_reset_key, const Key& token_key,
+      const std::vector<ConnManagerOption>& options = {});
   ConnManager(const ConnManager&) = delete;
   ConnManager& operator=(const ConnManager&) = delete;
   ConnManager(ConnManager&&) = delete;
@@ -162,13 +161,13 @@ class ConnManager {
   // Protocols listening on the same bound address share one socket. Errors:
   // errc::invalid_argument (address, or "no ALPN found in tls config"), errc::already_listening
   // ("already listening for protocol X", see last_error()), the bind's error.
-  Result<std::unique_ptr<Listener>> listen_quic(const Multiaddr& address, TlsServerConfig tls,
-                                                AllowWindowIncrease allow = {});
+  Result<std::unique_ptr<Listener>> listen_quic(const Multiaddr& address,
+                                                const TlsServerConfig& tls,
+                                                const AllowWindowIncrease& allow = {});
   // As listen_quic, tagging the socket with association for this listener's lifetime.
-  Result<std::unique_ptr<Listener>> listen_quic_and_associate(const Association& association,
-                                                              const Multiaddr& address,
-                                                              TlsServerConfig tls,
-                                                              AllowWindowIncrease allow = {});
+  Result<std::unique_ptr<Listener>> listen_quic_and_associate(
+      const Association& association, const Multiaddr& address, const TlsServerConfig& tls,
+      const AllowWindowIncrease& allow = {});
 
   // Dials a /quic-v1 multiaddr from the socket the reuse algorithm picks (preferring
   // association's). The socket reference is released when the connection closes (D2).

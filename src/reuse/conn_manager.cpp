@@ -276,15 +276,14 @@ ConnManagerOption transport_config(TransportConfig config) {
 // ---------------------------------------------------------------------------------------------
 // ConnManager
 
-Result<std::shared_ptr<ConnManager>> ConnManager::create(asio::any_io_executor executor,
-                                                         const Key& stateless_reset_key,
-                                                         const Key& token_key,
-                                                         std::vector<ConnManagerOption> opts) {
+Result<std::shared_ptr<ConnManager>> ConnManager::create(
+    const asio::any_io_executor& executor, const Key& stateless_reset_key, const Key& token_key,
+    const std::vector<ConnManagerOption>& opts) {
   auto state = std::make_shared<detail::ManagerState>();
   state->executor = executor;
   state->reset_key = stateless_reset_key;
   state->token_key = token_key;
-  for (auto& option : opts) {
+  for (const auto& option : opts) {
     if (auto ok = option(state->config); !ok) {
       return fail(ok.error());
     }
@@ -332,18 +331,21 @@ Result<std::shared_ptr<ConnManager>> ConnManager::create(asio::any_io_executor e
 ConnManager::ConnManager(std::shared_ptr<detail::ManagerState> state) : state_(std::move(state)) {}
 
 ConnManager::~ConnManager() {
-  close();
+  try {
+    close();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): close() only closes sockets and a timer;
+  }                // a destructor must not throw whatever happens
 }
 
 Result<std::unique_ptr<Listener>> ConnManager::listen_quic(const Multiaddr& address,
-                                                           TlsServerConfig tls,
-                                                           AllowWindowIncrease allow) {
-  return listen_quic_and_associate(Association{}, address, std::move(tls), std::move(allow));
+                                                           const TlsServerConfig& tls,
+                                                           const AllowWindowIncrease& allow) {
+  return listen_quic_and_associate(Association{}, address, tls, allow);
 }
 
 Result<std::unique_ptr<Listener>> ConnManager::listen_quic_and_associate(
-    const Association& association, const Multiaddr& address, TlsServerConfig tls,
-    AllowWindowIncrease allow) {
+    const Association& association, const Multiaddr& address, const TlsServerConfig& tls,
+    const AllowWindowIncrease& allow) {
   auto& s = *state_;
   std::string why;
   auto listen_address = to_listen_address(address, &why);
@@ -402,7 +404,7 @@ Result<std::unique_ptr<Listener>> ConnManager::listen_quic_and_associate(
     listener = created;
     key = created->key;  // port-0 listens are keyed by the real port
   }
-  auto sub = listener->add(association, std::move(tls), std::move(allow), s.next_listener_id++);
+  auto sub = listener->add(association, tls, allow, s.next_listener_id++);
   if (!sub) {
     if (created) {
       lock.unlock();

@@ -103,8 +103,9 @@ struct QuicListener : std::enable_shared_from_this<QuicListener> {
   Result<void> start();
   // Registers a sub-listener for tls's ALPNs (all or nothing). Errors: "no ALPN found in tls
   // config", "already listening for protocol X".
-  Result<std::shared_ptr<SubListenerState>> add(const Association& association, TlsServerConfig tls,
-                                                AllowWindowIncrease allow, std::uint64_t id);
+  Result<std::shared_ptr<SubListenerState>> add(const Association& association,
+                                                const TlsServerConfig& tls,
+                                                const AllowWindowIncrease& allow, std::uint64_t id);
   // Removes a sub-listener's protocols and associations.
   void remove(const SubListenerState& sub);
   // Routes one accepted connection (D7: an ALPN without a sub-listener closes that connection

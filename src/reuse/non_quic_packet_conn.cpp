@@ -89,7 +89,7 @@ void NonQuicPacketConn::start_read(const std::shared_ptr<detail::NonQuicConnStat
                       : s->deadline_fired ? std::make_error_code(std::errc::timed_out)
                                           : ec;
                }
-               user->complete(ec, n, from);
+               user->complete(ec, n, std::move(from));
              }));
 }
 

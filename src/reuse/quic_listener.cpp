@@ -144,8 +144,8 @@ Result<void> QuicListener::start() {
 }
 
 Result<std::shared_ptr<SubListenerState>> QuicListener::add(const Association& association,
-                                                            TlsServerConfig tls,
-                                                            AllowWindowIncrease allow,
+                                                            const TlsServerConfig& tls,
+                                                            const AllowWindowIncrease& allow,
                                                             std::uint64_t id) {
   std::vector<std::string> alpns = tls.default_choice.alpns;
   if (alpns.empty()) {

@@ -30,7 +30,7 @@ class KernelSourceIpSelector final : public SourceIpSelector {
       return fail(std::error_code(err, std::system_category()));  // e.g. no route
     }
     asio::ip::udp::endpoint local;
-    socklen_t len = static_cast<socklen_t>(local.capacity());
+    auto len = static_cast<socklen_t>(local.capacity());
     const int rv = ::getsockname(fd, local.data(), &len);
     const int err = errno;
     ::close(fd);
