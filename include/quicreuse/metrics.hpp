@@ -34,7 +34,10 @@ class MetricsWriter {
   struct Family {
     std::string type;
     std::string help;
-    std::map<std::string, double> samples;  // rendered "name{labels}" suffix -> value
+    // Samples in first-written order (histogram buckets must come in increasing le order);
+    // index maps a rendered "name{labels}" to its position.
+    std::vector<std::pair<std::string, double>> samples;
+    std::map<std::string, std::size_t> index;
   };
   void add(std::string_view type, std::string_view name, std::string_view help,
            const std::string& sample, double value);

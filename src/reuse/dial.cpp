@@ -22,7 +22,12 @@ Result<std::shared_ptr<detail::RefcountedTransport>> transport_for(
     if (reuse == nullptr) {
       return detail::fail_with(errc::invalid_argument, "invalid network: " + std::string(network));
     }
-    return reuse->transport_for_dial(association, remote);
+    auto tr = reuse->transport_for_dial(association, remote);
+    if (!tr) {
+      return detail::fail_with(tr.error(), "no socket to dial " + detail::address_key(remote) +
+                                               " from: " + tr.error().message());
+    }
+    return tr;
   }
   asio::ip::udp::endpoint any;
   if (network == "udp4") {
@@ -56,7 +61,7 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
   std::string why;
   auto target = from_quic_multiaddr(address, &why);
   if (!target) {
-    co_return detail::fail_with(target.error(), why);
+    co_return detail::fail_with(target.error(), "cannot dial " + address.to_string() + ": " + why);
   }
   const asio::ip::udp::endpoint remote = target->first;
   const std::string network(remote.address().is_v4() ? "udp4" : "udp6");
@@ -76,7 +81,8 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
   auto conn = co_await endpoint->dial(remote, std::move(tls), std::move(dial_options));
   if (!conn) {
     s->release(tr);
-    co_return fail(conn.error());
+    co_return detail::fail_with(conn.error(), "dial to " + detail::address_key(remote) +
+                                                  " failed: " + conn.error().message());
   }
   // D2: the dial's reference goes when the connection ends (the seed keeps it forever, so its
   // dial sockets are never collected).

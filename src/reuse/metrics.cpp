@@ -1,8 +1,8 @@
 // Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/).
 #include <quicreuse/metrics.hpp>
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace quicreuse {
 namespace {
@@ -43,8 +43,9 @@ std::string number(double v) {
     return v > 0 ? "+Inf" : "-Inf";
   }
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  // The shortest text that reads back as the same double: 0.0025, not 0.0025000000000000001.
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return {buf, r.ptr};
 }
 
 }  // namespace
@@ -53,10 +54,16 @@ void MetricsWriter::add(std::string_view type, std::string_view name, std::strin
                         const std::string& sample, double value) {
   auto it = families_.find(name);
   if (it == families_.end()) {
-    it = families_.emplace(std::string(name), Family{std::string(type), std::string(help), {}})
+    it = families_.emplace(std::string(name), Family{std::string(type), std::string(help), {}, {}})
              .first;
   }
-  it->second.samples[sample] += value;
+  Family& f = it->second;
+  auto [pos, inserted] = f.index.try_emplace(sample, f.samples.size());
+  if (inserted) {
+    f.samples.emplace_back(sample, value);
+  } else {
+    f.samples[pos->second].second += value;
+  }
 }
 
 void MetricsWriter::counter(std::string_view name, std::string_view help,

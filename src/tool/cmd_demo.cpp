@@ -1,4 +1,6 @@
-// quicreuse demo: the library's story on loopback, in one process, narrated step by step.
+// quicreuse demo: the library's story on loopback, in one process, narrated step by step. Node A
+// is a ConnManager serving two protocols, STUN and its own dials on one UDP port; node B is a
+// second ConnManager; the remote clients are a plain Endpoint.
 #include "cert_info.hpp"
 #include "commands.hpp"
 #include "common.hpp"
@@ -6,6 +8,7 @@
 #include "output.hpp"
 #include "streams.hpp"
 
+#include <quicreuse/metrics.hpp>
 #include <quicreuse/stun.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -13,7 +16,9 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <cstdlib>
 #include <random>
+#include <sstream>
 
 namespace quicreuse::tool {
 namespace {
@@ -24,10 +29,12 @@ using asio::ip::udp;
 
 constexpr std::string_view kUsage = R"(usage: quicreuse demo
 
-Runs, in one process on loopback and with no arguments, the story of the library: two protocols
-(echo/1 and chat/1, each with its own certificate) on one UDP port, a STUN request answered on
-that same port, a dial that leaves from the listen port (the peer reports the port it saw), and
-the endpoint's counters at the end. Exit code 0 when every step succeeded.
+Runs, in one process on loopback and with no arguments, the story of the library: a connection
+manager serving two protocols (echo/1 and chat/1, each with its own certificate and its own
+listener) on one UDP port, a STUN request answered on that same port through the shared non-QUIC
+packet conn, a dial through the manager that leaves from the listen port (the peer reports the
+port it saw), one protocol's listener closed while the other keeps serving, and the manager's
+metrics at the end. Exit code 0 when every step succeeded.
 )";
 
 constexpr auto kStepTimeout = std::chrono::seconds(5);
@@ -42,15 +49,45 @@ struct Identities {
 // Demo is the state of one run; it lives in demo_main's frame and is passed by reference to the
 // steps, which that frame awaits.
 struct Demo {
+  Demo() = default;
+  Demo(const Demo&) = delete;
+  Demo& operator=(const Demo&) = delete;
+  Demo(Demo&&) = delete;
+  Demo& operator=(Demo&&) = delete;
+  ~Demo() { close_all(); }
+
   Identities ids;
-  std::shared_ptr<Endpoint> a;       // the shared-port endpoint: echo/1 + chat/1 + STUN + dials
-  std::shared_ptr<Endpoint> client;  // plays the remote clients of steps 2 to 4
-  std::shared_ptr<Endpoint> b;       // a second node, dialed from A's listening socket
+  std::shared_ptr<ConnManager> a;  // node A: echo/1 + chat/1 + STUN + dials, one UDP port
+  std::shared_ptr<Listener> a_echo;
+  std::shared_ptr<Listener> a_chat;
+  std::shared_ptr<NonQuicPacketConn> a_stun;
+  udp::endpoint a_addr;
+  std::shared_ptr<ConnManager> b;  // node B, dialed by A
+  std::shared_ptr<Listener> b_whoami;
+  EndpointSet plain;                 // the plain QUIC client of steps 2 to 4 and 7
+  std::shared_ptr<Endpoint> client;  // (in plain)
   std::shared_ptr<std::vector<udp::endpoint>> b_observed =
       std::make_shared<std::vector<udp::endpoint>>();
   std::shared_ptr<int> stun_answered = std::make_shared<int>(0);
   int passed = 0;
   int failed = 0;
+
+  void close_all() {
+    for (const auto* listener : {&a_echo, &a_chat, &b_whoami}) {
+      if (*listener) {
+        (*listener)->close();
+      }
+    }
+    if (a_stun) {
+      a_stun->close();
+    }
+    for (const auto* cm : {&a, &b}) {
+      if (*cm) {
+        (*cm)->close();
+      }
+    }
+    plain.close_all();
+  }
 };
 
 void say(std::string_view line) {
@@ -88,19 +125,26 @@ asio::awaitable<void> chat_connection(Connection conn) {
   }
 }
 
-// A routes each connection to its protocol's handler by the negotiated ALPN.
-asio::awaitable<void> serve_a(std::shared_ptr<Endpoint> ep) {
+// A's protocols each have their own Listener: the manager routes by negotiated ALPN.
+asio::awaitable<void> serve_echo(std::shared_ptr<Listener> listener) {
   for (;;) {
-    auto [ec, conn] = co_await ep->async_accept(as_tuple(use_awaitable));
+    auto [ec, conn] = co_await listener->async_accept(as_tuple(use_awaitable));
     if (ec) {
       co_return;
     }
-    const auto ex = ep->get_executor();
-    if (conn.alpn() == "chat/1") {
-      asio::co_spawn(ex, chat_connection(std::move(conn)), asio::detached);
-    } else {
-      asio::co_spawn(ex, echo_connection(std::move(conn)), asio::detached);
+    const auto ex = conn.get_executor();
+    asio::co_spawn(ex, echo_connection(std::move(conn)), asio::detached);
+  }
+}
+
+asio::awaitable<void> serve_chat(std::shared_ptr<Listener> listener) {
+  for (;;) {
+    auto [ec, conn] = co_await listener->async_accept(as_tuple(use_awaitable));
+    if (ec) {
+      co_return;
     }
+    const auto ex = conn.get_executor();
+    asio::co_spawn(ex, chat_connection(std::move(conn)), asio::detached);
   }
 }
 
@@ -114,36 +158,26 @@ asio::awaitable<void> whoami_stream(Stream stream, udp::endpoint remote) {
   co_await write_and_finish(stream, reply);
 }
 
-asio::awaitable<void> serve_b(std::shared_ptr<Endpoint> ep,
+asio::awaitable<void> serve_b(std::shared_ptr<Listener> listener,
                               std::shared_ptr<std::vector<udp::endpoint>> observed) {
   for (;;) {
-    auto [ec, conn] = co_await ep->async_accept(as_tuple(use_awaitable));
+    auto [ec, conn] = co_await listener->async_accept(as_tuple(use_awaitable));
     if (ec) {
       co_return;
     }
     observed->push_back(conn.remote_endpoint());
     auto [sec, stream] = co_await conn.async_accept_stream(as_tuple(use_awaitable));
     if (!sec) {
-      asio::co_spawn(ep->get_executor(), whoami_stream(std::move(stream), conn.remote_endpoint()),
+      asio::co_spawn(conn.get_executor(), whoami_stream(std::move(stream), conn.remote_endpoint()),
                      asio::detached);
     }
   }
 }
 
-TlsServerConfig a_tls(const Identities& ids) {
+TlsServerConfig server_tls(std::shared_ptr<const TlsIdentity> identity, std::string alpn) {
   TlsServerConfig tls;
-  tls.select = [echo = ids.echo,
-                chat = ids.chat](const ClientHelloInfo& hello) -> Result<TlsServerChoice> {
-    for (const auto& alpn : hello.alpns) {
-      if (alpn == "echo/1" || alpn == "chat/1") {
-        TlsServerChoice choice;
-        choice.identity = alpn == "echo/1" ? echo : chat;
-        choice.alpns.push_back(alpn);
-        return choice;
-      }
-    }
-    return fail(errc::no_application_protocol);
-  };
+  tls.default_choice.identity = std::move(identity);
+  tls.default_choice.alpns.push_back(std::move(alpn));
   return tls;
 }
 
@@ -168,13 +202,81 @@ TlsClientConfig insecure_client(std::string alpn) {
   return tls;
 }
 
+// --- setup (plain functions) -------------------------------------------------------------------
+
+// Node A: one manager, a Listener for echo/1 and one for chat/1 (each with its certificate) on one
+// UDP port, and a STUN responder on that port's shared non-QUIC packet conn. Returns the error.
+std::string start_a(Demo& d, const asio::any_io_executor& ex) {
+  auto cm = make_manager(ex, std::nullopt);
+  if (!cm) {
+    return cm.error();
+  }
+  d.a = *cm;
+  auto first = Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1");
+  if (!first) {
+    return "cannot parse A's address";
+  }
+  auto echo = d.a->listen_quic(*first, server_tls(d.ids.echo, "echo/1"));
+  if (!echo) {
+    return "A cannot listen for echo/1: " + manager_reason(echo.error());
+  }
+  d.a_echo = std::shared_ptr<Listener>(std::move(*echo));
+  // The second protocol joins the first one's socket: same address, real port.
+  auto chat = d.a->listen_quic(d.a_echo->multiaddrs().front(), server_tls(d.ids.chat, "chat/1"));
+  if (!chat) {
+    return "A cannot listen for chat/1: " + manager_reason(chat.error());
+  }
+  d.a_chat = std::shared_ptr<Listener>(std::move(*chat));
+  d.a_addr = d.a_echo->addr();
+  if (d.a_chat->addr() != d.a_addr) {
+    return "the chat/1 listener is on " + format_host_port(d.a_chat->addr()) + ", not on " +
+           format_host_port(d.a_addr);
+  }
+  auto stun = d.a->shared_non_quic_packet_conn("udp4", d.a_addr);
+  if (!stun) {
+    return "A cannot share its socket for STUN: " + manager_reason(stun.error());
+  }
+  d.a_stun = std::shared_ptr<NonQuicPacketConn>(std::move(*stun));
+  auto client = d.plain.bind(ex, udp::endpoint(asio::ip::address_v4::loopback(), 0),
+                             endpoint_config(std::nullopt));
+  if (!client) {
+    return "cannot bind the plain client on 127.0.0.1: " + client.error().message();
+  }
+  d.client = *client;
+  asio::co_spawn(ex, serve_echo(d.a_echo), asio::detached);
+  asio::co_spawn(ex, serve_chat(d.a_chat), asio::detached);
+  StunObserver count = [n = d.stun_answered](const udp::endpoint&) { ++*n; };
+  asio::co_spawn(ex, stun_responder(d.a_stun, std::move(count)), asio::detached);
+  return {};
+}
+
+// Node B: its own manager, listening for whoami/1. Returns the error.
+std::string start_b(Demo& d, const asio::any_io_executor& ex) {
+  auto cm = make_manager(ex, std::nullopt);
+  if (!cm) {
+    return cm.error();
+  }
+  d.b = *cm;
+  auto where = Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1");
+  if (!where) {
+    return "cannot parse B's address";
+  }
+  auto listener = d.b->listen_quic(*where, server_tls(d.ids.b, "whoami/1"));
+  if (!listener) {
+    return "B cannot listen: " + manager_reason(listener.error());
+  }
+  d.b_whoami = std::shared_ptr<Listener>(std::move(*listener));
+  asio::co_spawn(ex, serve_b(d.b_whoami, d.b_observed), asio::detached);
+  return {};
+}
+
 // --- steps ---------------------------------------------------------------------------------------
 
 // Dials A with one ALPN, sends message, checks the reply and which certificate A presented.
 asio::awaitable<std::string> protocol_client(Demo& d, std::string alpn, std::string message,
                                              std::string expected_reply,
                                              std::shared_ptr<const TlsIdentity> expected_id) {
-  auto conn = co_await d.client->dial(d.a->local_endpoint(), insecure_client(alpn));
+  auto conn = co_await d.client->dial(d.a_addr, insecure_client(alpn));
   if (!conn) {
     co_return "dial failed: " + conn.error().message();
   }
@@ -203,13 +305,15 @@ asio::awaitable<std::string> protocol_client(Demo& d, std::string alpn, std::str
   co_return std::string();
 }
 
-asio::awaitable<std::string> refused_client(Demo& d) {
-  auto conn = co_await d.client->dial(d.a->local_endpoint(), insecure_client("nope/1"));
+// Dials A offering only alpn, which A does not (or no longer) serve: the handshake must fail with
+// CRYPTO_ERROR 0x178 (no_application_protocol).
+asio::awaitable<std::string> refused_client(Demo& d, std::string alpn) {
+  auto conn = co_await d.client->dial(d.a_addr, insecure_client(alpn));
   if (conn) {
     conn->close();
-    co_return std::string("A accepted an ALPN it does not serve");
+    co_return "A accepted " + alpn + ", which it does not serve";
   }
-  say("    nope/1 client: refused with " + conn.error().message());
+  say("    " + alpn + " client: refused with " + conn.error().message());
   if (conn.error() != make_transport_error(0x178)) {
     co_return std::string("expected CRYPTO_ERROR 0x178 (no_application_protocol)");
   }
@@ -266,7 +370,8 @@ asio::awaitable<StunOutcome> stun_query(udp::endpoint server) {
 }
 
 asio::awaitable<std::string> dial_from_listen_port(Demo& d) {
-  auto conn = co_await d.a->dial(d.b->local_endpoint(), insecure_client("whoami/1"));
+  const Multiaddr b_addr = d.b_whoami->multiaddrs().front();
+  auto conn = co_await d.a->dial_quic(b_addr, insecure_client("whoami/1"));
   if (!conn) {
     co_return "dial failed: " + conn.error().message();
   }
@@ -276,46 +381,82 @@ asio::awaitable<std::string> dial_from_listen_port(Demo& d) {
   if (!reply) {
     co_return reply.error();
   }
-  say("    A dialed B (" + format_multiaddr(d.b->local_endpoint()) +
-      ") from its listening socket " + format_host_port(local));
+  say("    A's manager dialed B (" + b_addr.to_string() + ") from " + format_host_port(local) +
+      ", its listening socket");
   say("    B answered: \"" + to_text(*reply) + "\"");
-  const std::string expected = "you came from " + format_host_port(d.a->local_endpoint());
+  const std::string expected = "you came from " + format_host_port(d.a_addr);
   if (to_text(*reply) != expected) {
-    co_return "B saw another address than A's listen address " +
-        format_host_port(d.a->local_endpoint());
+    co_return "B saw another address than A's listen address " + format_host_port(d.a_addr);
   }
-  if (d.b_observed->empty() || d.b_observed->back().port() != d.a->local_endpoint().port()) {
+  if (d.b_observed->empty() || d.b_observed->back().port() != d.a_addr.port()) {
     co_return std::string("B's accepted connection does not come from A's port");
   }
   say("    the remote port B saw (" + std::to_string(d.b_observed->back().port()) +
-      ") is A's listen port (" + std::to_string(d.a->local_endpoint().port()) + ")");
+      ") is A's listen port (" + std::to_string(d.a_addr.port()) + ")");
   co_return std::string();
 }
 
-void print_stats(const Endpoint& ep) {
-  const EndpointStats s = ep.stats();
-  say("    datagrams: " + std::to_string(s.datagrams_received) + " received (" +
-      std::to_string(s.bytes_received) + " bytes), " + std::to_string(s.datagrams_sent) +
-      " sent (" + std::to_string(s.bytes_sent) + " bytes), " + std::to_string(s.send_errors) +
-      " send errors");
-  say("    connections: " + std::to_string(s.connections_accepted) + " accepted, " +
-      std::to_string(s.connections_dialed) + " dialed, " + std::to_string(s.connections_refused) +
-      " refused, " + std::to_string(s.connections_closed) + " closed, " +
-      std::to_string(s.connections_open) + " open");
-  say("    non-QUIC: " + std::to_string(s.non_quic_received) + " received, " +
-      std::to_string(s.non_quic_delivered) + " delivered to the STUN responder, " +
-      std::to_string(s.non_quic_dropped) + " dropped");
-  std::string drops = "    QUIC datagrams dropped: " + std::to_string(s.quic_dropped);
-  for (const auto& [reason, count] : s.dropped_by_reason) {
-    if (count > 0) {
-      drops += " " + reason + "=" + std::to_string(count);
+// Returns the value of the sample `series` ("name{labels}" or "name") in Prometheus text.
+std::optional<double> sample(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::strtod(line.c_str() + series.size() + 1, nullptr);
     }
   }
-  say(drops);
-  say("    version negotiations " + std::to_string(s.version_negotiations_sent) + ", retries " +
-      std::to_string(s.retries_sent) + ", stateless resets sent " +
-      std::to_string(s.stateless_resets_sent) + " / received " +
-      std::to_string(s.stateless_resets_received));
+  return std::nullopt;
+}
+
+// Prints the non-zero samples of A's metrics that tell this story; returns what is missing.
+std::string print_metrics(const Demo& d) {
+  const auto registry = d.a->metrics();
+  if (!registry) {
+    return "A's manager has no metrics registry";
+  }
+  const std::string text = registry->render();
+  const std::vector<std::string> names = {
+      "quicreuse_connections_started_total", "quicreuse_connections_closed_total",
+      "quicreuse_connections_refused_total", "quicreuse_handshake_duration_seconds_count",
+      "quicreuse_non_quic_packets_total",    "quicreuse_pooled_endpoints",
+      "quicreuse_endpoint_references",       "quicreuse_quic_listeners"};
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#' || line.size() < 2 ||
+        line.compare(line.size() - 2, 2, " 0") == 0) {
+      continue;
+    }
+    for (const auto& name : names) {
+      if (line.compare(0, name.size(), name) == 0 &&
+          (line[name.size()] == '{' || line[name.size()] == ' ')) {
+        say("    " + line);
+      }
+    }
+  }
+  auto at_least = [&text](const std::string& series, double n) {
+    const auto v = sample(text, series);
+    return v && *v >= n;
+  };
+  if (!at_least("quicreuse_connections_started_total{direction=\"incoming\"}", 4)) {
+    return "fewer than 4 incoming connections counted (echo/1, chat/1, echo/1 after the close)";
+  }
+  if (!at_least("quicreuse_connections_started_total{direction=\"outgoing\"}", 1)) {
+    return "A's dial to B is not counted";
+  }
+  if (!at_least("quicreuse_handshake_duration_seconds_count{direction=\"incoming\"}", 3)) {
+    return "fewer than 3 incoming handshakes timed";
+  }
+  if (!at_least("quicreuse_non_quic_packets_total{result=\"forwarded\"}", 1) ||
+      *d.stun_answered < 1) {
+    return "the STUN request is not counted";
+  }
+  if (sample(text, "quicreuse_pooled_endpoints{family=\"udp4\",pool=\"unicast\"}") != 1.0 ||
+      sample(text, "quicreuse_pooled_endpoints{family=\"udp4\",pool=\"global_dialers\"}") != 0.0) {
+    return "A should own exactly one UDP socket (its dial must not have opened another)";
+  }
+  return {};
 }
 
 template <class T>
@@ -329,34 +470,23 @@ asio::awaitable<std::string> bounded(asio::awaitable<T> step) {
 
 asio::awaitable<int> demo_main(Identities ids) {
   const auto ex = co_await asio::this_coro::executor;
-  const udp::endpoint loopback(asio::ip::address_v4::loopback(), 0);
-  EndpointSet set;
   Demo d;
   d.ids = std::move(ids);
   say("quicreuse demo: one UDP port shared by two protocols, STUN and outgoing dials (loopback)");
   say("");
 
-  say("[1] endpoint A listens for echo/1 and chat/1 on one UDP port, one certificate per protocol");
+  say("[1] A's connection manager listens for echo/1 and chat/1 on one UDP port, one listener "
+      "and one certificate per protocol");
   {
-    auto a = set.bind(ex, loopback, endpoint_config(std::nullopt));
-    auto client = set.bind(ex, loopback, endpoint_config(std::nullopt));
-    if (!a || !client) {
-      say("    FAILED: cannot bind on 127.0.0.1: " + (!a ? a.error() : client.error()).message());
+    const std::string error = start_a(d, ex);
+    if (!error.empty()) {
+      step_result(d, false, error);
       co_return kExitFailure;
     }
-    d.a = *a;
-    d.client = *client;
-    if (auto r = d.a->listen(a_tls(d.ids)); !r) {
-      say("    FAILED: listen: " + r.error().message());
-      co_return kExitFailure;
-    }
-    say("    A: " + format_multiaddr(d.a->local_endpoint()) +
-        " (TlsServerConfig::select picks the identity from the ClientHello's ALPNs)");
+    say("    A: " + d.a_echo->multiaddrs().front().to_string() +
+        " (listen_quic for echo/1, then for chat/1 on the same address: one socket)");
     say("    echo/1 certificate CN=" + certificate_common_name(d.ids.echo->leaf_der()) +
         ", chat/1 certificate CN=" + certificate_common_name(d.ids.chat->leaf_der()));
-    asio::co_spawn(ex, serve_a(d.a), asio::detached);
-    StunObserver count = [n = d.stun_answered](const udp::endpoint&) { ++*n; };
-    asio::co_spawn(ex, stun_responder(d.a, std::move(count)), asio::detached);
     step_result(d, true, "");
   }
 
@@ -376,13 +506,14 @@ asio::awaitable<int> demo_main(Identities ids) {
 
   say("[4] a client offering only nope/1 is refused during the handshake");
   {
-    auto error = co_await bounded(refused_client(d));
+    auto error = co_await bounded(refused_client(d, "nope/1"));
     step_result(d, error.empty(), error);
   }
 
-  say("[5] a STUN Binding Request from a plain UDP socket is answered on A's port");
+  say("[5] a STUN Binding Request from a plain UDP socket is answered on A's port (shared "
+      "non-QUIC packet conn)");
   {
-    auto outcome = co_await with_timeout(stun_query(d.a->local_endpoint()), kStepTimeout);
+    auto outcome = co_await with_timeout(stun_query(d.a_addr), kStepTimeout);
     std::string error;
     if (!outcome) {
       error = "no STUN answer within " + std::to_string(kStepTimeout.count()) + " s";
@@ -392,7 +523,7 @@ asio::awaitable<int> demo_main(Identities ids) {
       say("    STUN client " + format_host_port(outcome->local) + " got its answer from " +
           format_host_port(outcome->answered_from) + ": reflexive address " +
           format_host_port(outcome->mapped));
-      if (outcome->answered_from != d.a->local_endpoint()) {
+      if (outcome->answered_from != d.a_addr) {
         error = "the answer came from another port than A's";
       } else if (outcome->mapped != outcome->local) {
         error = "the reflexive address is not the STUN client's address";
@@ -401,48 +532,40 @@ asio::awaitable<int> demo_main(Identities ids) {
     step_result(d, error.empty(), error);
   }
 
-  say("[6] endpoint B listens; A dials B from its listening socket and B reports what it saw");
+  say("[6] node B (its own manager) listens; A's manager dials B, the dial leaves from A's "
+      "listen port and B reports what it saw");
   {
-    std::string error;
-    auto b = set.bind(ex, loopback, endpoint_config(std::nullopt));
-    if (!b) {
-      error = "cannot bind B: " + b.error().message();
-    } else {
-      d.b = *b;
-      TlsServerConfig tls;
-      tls.default_choice.identity = d.ids.b;
-      tls.default_choice.alpns.emplace_back("whoami/1");
-      if (auto r = d.b->listen(std::move(tls)); !r) {
-        error = "B cannot listen: " + r.error().message();
-      } else {
-        asio::co_spawn(ex, serve_b(d.b, d.b_observed), asio::detached);
-        error = co_await bounded(dial_from_listen_port(d));
-      }
+    std::string error = start_b(d, ex);
+    if (error.empty()) {
+      error = co_await bounded(dial_from_listen_port(d));
     }
     step_result(d, error.empty(), error);
   }
 
-  say("[7] closing one protocol's listener while the other keeps serving");
-  say("    not run: this needs per-ALPN sub-listeners, which the connection manager brings");
-  say("    (next issue); a bare Endpoint has a single listener for all its protocols");
-
-  say("[8] endpoint A's counters");
+  say("[7] A closes its chat/1 listener; echo/1 keeps serving on the same port");
   {
-    print_stats(*d.a);
-    const EndpointStats s = d.a->stats();
-    std::string error;
-    if (s.connections_accepted < 2 || s.connections_dialed < 1 || s.non_quic_delivered < 1 ||
-        *d.stun_answered < 1) {
-      error = "the counters do not show the traffic above";
+    d.a_chat->close();
+    std::string error = co_await bounded(refused_client(d, "chat/1"));
+    if (error.empty()) {
+      error = co_await bounded(
+          protocol_client(d, "echo/1", "still there?", "still there?", d.ids.echo));
+    }
+    if (error.empty() && d.a_echo->addr() != d.a_addr) {
+      error = "the echo/1 listener moved to " + format_host_port(d.a_echo->addr());
     }
     step_result(d, error.empty(), error);
   }
 
-  set.close_all();
+  say("[8] A's connection manager metrics (excerpt of its Prometheus text, non-zero samples)");
+  {
+    const std::string error = print_metrics(d);
+    step_result(d, error.empty(), error);
+  }
+
+  d.close_all();
   say("");
   if (d.failed == 0) {
-    say("demo: all " + std::to_string(d.passed) +
-        " steps run succeeded; step 7 was not run (it needs the connection manager)");
+    say("demo: all " + std::to_string(d.passed) + " steps succeeded");
     co_return kExitOk;
   }
   say("demo: " + std::to_string(d.failed) + " of " + std::to_string(d.passed + d.failed) +

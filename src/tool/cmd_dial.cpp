@@ -1,4 +1,5 @@
-// quicreuse dial: one connection, one stream, the echo checked byte for byte.
+// quicreuse dial: one connection through a ConnManager, one stream, the echo checked byte for
+// byte. With --listen the same manager listens first, so the dial leaves from the listen port.
 #include "args.hpp"
 #include "commands.hpp"
 #include "common.hpp"
@@ -26,8 +27,9 @@ options:
   --message TEXT       send TEXT (default "hello"); the echo is printed
   --bytes N            send N pseudo-random bytes instead (suffixes K M G, Ki Mi Gi) and print
                        'echoed N bytes'
-  --listen MULTIADDR   listen there first (echoing, like 'quicreuse listen') and dial from that
-                       socket, so the dial leaves from the listen port
+  --listen MULTIADDR   listen there first with the same connection manager (echo/1, echoing
+                       like 'quicreuse listen'; prints 'listening <multiaddr>'), so the dial
+                       leaves from the listen port
   --timeout SECONDS    give up after this long (default 10)
   --insecure           do not verify the server certificate
   --ca PEM             verify the server certificate with this CA file (default: the system
@@ -54,11 +56,11 @@ constexpr std::array<OptionSpec, 10> kOptions{{
 }};
 
 struct DialArgs {
-  asio::ip::udp::endpoint target;
+  DialArg target;
   std::vector<std::string> alpns;
   std::vector<std::uint8_t> payload;
   bool bytes_mode = false;
-  std::optional<asio::ip::udp::endpoint> listen;
+  std::optional<ListenArg> listen;
   double timeout = 10;
   ClientTlsOptions tls;
   std::optional<std::string> qlog_dir;
@@ -71,15 +73,11 @@ tl::expected<DialArgs, std::string> parse(const ParsedArgs& p) {
     return tl::make_unexpected(
         std::string("dial needs exactly one MULTIADDR (see 'quicreuse dial --help')"));
   }
-  auto target = parse_multiaddr(p.positionals[0]);
+  auto target = parse_dial_multiaddr(p.positionals[0]);
   if (!target) {
     return tl::make_unexpected(target.error());
   }
-  a.target = *target;
-  if (a.target.port() == 0 || a.target.address().is_unspecified()) {
-    return tl::make_unexpected("cannot dial " + p.positionals[0] +
-                               ": needs a concrete address and a non-zero port");
-  }
+  a.target = std::move(*target);
   a.alpns = p.values("alpn");
   if (a.alpns.empty()) {
     a.alpns.emplace_back("echo/1");
@@ -104,15 +102,15 @@ tl::expected<DialArgs, std::string> parse(const ParsedArgs& p) {
     a.payload = to_bytes(p.value("message").value_or("hello"));
   }
   if (auto listen = p.value("listen")) {
-    auto local = parse_multiaddr(*listen);
+    auto local = parse_listen_multiaddr(*listen);
     if (!local) {
       return tl::make_unexpected("--listen: " + local.error());
     }
-    if (local->address().is_v6() != a.target.address().is_v6()) {
+    if (local->endpoint.address().is_v6() != a.target.endpoint.address().is_v6()) {
       return tl::make_unexpected("--listen " + *listen + " and " + p.positionals[0] +
                                  " are of different address families");
     }
-    a.listen = *local;
+    a.listen = std::move(*local);
   }
   if (auto timeout = p.value("timeout")) {
     const auto seconds = parse_seconds(*timeout);
@@ -141,18 +139,21 @@ tl::expected<DialArgs, std::string> parse(const ParsedArgs& p) {
   return a;
 }
 
-// Dials, sends payload on one stream and returns the echo, or what failed.
+// Dials through cm, sends payload on one stream and returns the echo, or what failed.
 asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> dial_and_echo(
-    std::shared_ptr<Endpoint> ep, asio::ip::udp::endpoint target, TlsClientConfig tls,
-    ClientTlsOptions options, std::vector<std::uint8_t> payload, Output out) {
-  auto conn = co_await ep->dial(target, std::move(tls));
+    std::shared_ptr<ConnManager> cm, DialArg target, TlsClientConfig tls, ClientTlsOptions options,
+    std::vector<std::uint8_t> payload, Output out) {
+  auto conn = co_await cm->dial_quic(target.multiaddr, std::move(tls));
   if (!conn) {
-    co_return tl::make_unexpected("dial " + format_multiaddr(target) +
-                                  " failed: " + describe_dial_error(conn.error(), options));
+    std::string why = describe_dial_error(conn.error(), options);
+    if (conn.error() == make_error_code(errc::invalid_argument)) {
+      why = manager_reason(conn.error());  // an address the manager cannot dial
+    }
+    co_return tl::make_unexpected("dial " + target.multiaddr.to_string() + " failed: " + why);
   }
   if (out.json) {
     out.emit(Event("connected")
-                 .str("local", format_host_port(ep->local_endpoint()))
+                 .str("local", format_host_port(conn->local_endpoint()))
                  .str("remote", format_host_port(conn->remote_endpoint()))
                  .str("alpn", conn->alpn()),
              "");
@@ -175,40 +176,53 @@ std::string describe_mismatch(const std::vector<std::uint8_t>& sent,
          std::to_string(diff.first - sent.begin());
 }
 
+// Listens on addr for echo/1 through cm (dial --listen). Errors: one line.
+tl::expected<std::shared_ptr<Listener>, std::string> listen_first(ConnManager& cm,
+                                                                  const ListenArg& addr) {
+  auto identity = load_identity(std::nullopt, std::nullopt);
+  if (!identity) {
+    return tl::make_unexpected(identity.error());
+  }
+  TlsServerConfig tls;
+  tls.default_choice.identity = *identity;
+  tls.default_choice.alpns.emplace_back("echo/1");
+  auto listener = cm.listen_quic(addr.multiaddr, std::move(tls));
+  if (!listener) {
+    return tl::make_unexpected("cannot listen on " + addr.multiaddr.to_string() + ": " +
+                               manager_reason(listener.error()));
+  }
+  return std::shared_ptr<Listener>(std::move(*listener));
+}
+
 asio::awaitable<int> dial_main(DialArgs a) {
   const auto ex = co_await asio::this_coro::executor;
-  EndpointSet set;
-  const EndpointConfig config = endpoint_config(a.qlog_dir);
-  const auto local = a.listen ? *a.listen : any_address_like(a.target);
-  auto ep = set.bind(ex, local, config);
-  if (!ep) {
-    print_error((a.listen ? "cannot listen on " : "cannot bind ") + format_multiaddr(local) + ": " +
-                ep.error().message());
+  auto cm = make_manager(ex, a.qlog_dir);
+  if (!cm) {
+    print_error(cm.error());
     co_return kExitUsage;
   }
+  std::shared_ptr<Listener> listener;
   if (a.listen) {
-    auto identity = load_identity(std::nullopt, std::nullopt);
-    if (!identity) {
-      print_error(identity.error());
+    auto opened = listen_first(**cm, *a.listen);
+    if (!opened) {
+      (*cm)->close();
+      print_error(opened.error());
       co_return kExitUsage;
     }
-    TlsServerConfig tls;
-    tls.default_choice.identity = *identity;
-    tls.default_choice.alpns.emplace_back("echo/1");
-    if (auto r = (*ep)->listen(std::move(tls)); !r) {
-      print_error("cannot listen on " + format_multiaddr(local) + ": " + r.error().message());
-      co_return kExitUsage;
-    }
-    const std::string addr = format_multiaddr((*ep)->local_endpoint());
+    listener = *opened;
+    const std::string addr = listener->multiaddrs().front().to_string();
     a.out.emit(Event("listening").str("addr", addr), "listening " + addr);
-    asio::co_spawn(ex, echo_server(*ep, a.out), asio::detached);
+    asio::co_spawn(ex, echo_server(listener, a.out), asio::detached);
   }
-  auto tls = client_tls(a.target, a.alpns, a.tls);
+  auto tls = client_tls(a.target.endpoint, a.alpns, a.tls);
   const auto payload = a.payload;
   auto result =
-      co_await with_timeout(dial_and_echo(*ep, a.target, std::move(tls), a.tls, a.payload, a.out),
+      co_await with_timeout(dial_and_echo(*cm, a.target, std::move(tls), a.tls, a.payload, a.out),
                             to_duration(a.timeout));
-  set.close_all();
+  if (listener) {
+    listener->close();
+  }
+  (*cm)->close();
   if (!result) {
     print_error("timeout after " + format_seconds(a.timeout) + " s");
     co_return kExitFailure;

@@ -249,12 +249,12 @@ int run_server(std::span<const std::string> args) {
     return kExitUsage;
   }
   for (const auto& text : parsed->positionals) {
-    auto ep = parse_multiaddr(text);
-    if (!ep) {
-      print_error(ep.error());
+    auto addr = parse_listen_multiaddr(text);
+    if (!addr) {
+      print_error(addr.error());
       return kExitUsage;
     }
-    a.addrs.push_back(*ep);
+    a.addrs.push_back(addr->endpoint);
   }
   a.qlog_dir = parsed->value("qlog-dir");
   if (auto error = prepare_qlog_dir(a.qlog_dir)) {
@@ -513,15 +513,11 @@ int run_client(std::span<const std::string> args) {
     return fail_usage("perf client needs exactly one MULTIADDR (see 'quicreuse perf --help')");
   }
   ClientArgs a;
-  auto target = parse_multiaddr(p.positionals[0]);
+  auto target = parse_dial_multiaddr(p.positionals[0]);
   if (!target) {
     return fail_usage(target.error());
   }
-  if (target->port() == 0 || target->address().is_unspecified()) {
-    return fail_usage("cannot dial " + p.positionals[0] +
-                      ": needs a concrete address and a non-zero port");
-  }
-  a.target = *target;
+  a.target = target->endpoint;
   for (const auto* name : {"upload", "download"}) {
     if (auto text = p.value(name)) {
       const auto n = parse_size(*text);

@@ -68,6 +68,38 @@ std::string format_seconds(double seconds) {
   return s;
 }
 
+ConnManager::Key random_key() {
+  std::random_device random;
+  ConnManager::Key key{};
+  for (std::size_t i = 0; i < key.size(); i += 4) {
+    const std::uint32_t v = random();
+    for (std::size_t j = 0; j < 4 && i + j < key.size(); ++j) {
+      key[i + j] = static_cast<std::uint8_t>(v >> (8 * j));
+    }
+  }
+  return key;
+}
+
+tl::expected<std::shared_ptr<ConnManager>, std::string> make_manager(
+    const asio::any_io_executor& executor, const std::optional<std::string>& qlog_dir) {
+  std::vector<ConnManagerOption> opts;
+  opts.push_back(options::enable_metrics());
+  if (qlog_dir) {
+    opts.push_back(options::qlog_dir(std::filesystem::path(*qlog_dir)));
+  }
+  auto cm = ConnManager::create(executor, random_key(), random_key(), std::move(opts));
+  if (!cm) {
+    return tl::make_unexpected("cannot create the connection manager: " +
+                               manager_reason(cm.error()));
+  }
+  return *cm;
+}
+
+std::string manager_reason(std::error_code ec) {
+  const std::string& why = ConnManager::last_error();
+  return why.empty() ? ec.message() : why;
+}
+
 Result<std::shared_ptr<Endpoint>> EndpointSet::bind(const asio::any_io_executor& executor,
                                                     const asio::ip::udp::endpoint& local,
                                                     const EndpointConfig& config) {

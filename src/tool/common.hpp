@@ -1,7 +1,8 @@
-// Pieces shared by the subcommands: the event loop runner, timeouts, endpoint sets and TLS
-// configuration from command-line options.
+// Pieces shared by the subcommands: the event loop runner, timeouts, the connection manager,
+// endpoint sets and TLS configuration from command-line options.
 #pragma once
 
+#include <quicreuse/conn_manager.hpp>
 #include <quicreuse/endpoint.hpp>
 #include <quicreuse/tls.hpp>
 
@@ -51,9 +52,23 @@ std::chrono::steady_clock::duration to_duration(double seconds);
 // Formats seconds as given on the command line would read ("10", "0.5").
 std::string format_seconds(double seconds);
 
-// EndpointSet owns the endpoints of one command; destroying it (or close_all) closes them all,
-// so that an error path never leaves a port bound. Endpoints are shared so that detached
-// coroutines (accept loops, STUN responders) can hold them safely.
+// Returns 32 random bytes from std::random_device (the per-process manager keys).
+ConnManager::Key random_key();
+
+// Creates the ConnManager of one command: fresh random stateless-reset and token keys, metrics
+// on, qlog to qlog_dir when given (else $QLOGDIR, as the library does). Errors: one line.
+tl::expected<std::shared_ptr<ConnManager>, std::string> make_manager(
+    const asio::any_io_executor& executor, const std::optional<std::string>& qlog_dir);
+
+// Returns the manager's explanation of the failure that just happened on this thread
+// (ConnManager::last_error()), or ec's message when it has none. Only for calls that always set
+// it when they fail (listen_quic, shared_non_quic_packet_conn).
+std::string manager_reason(std::error_code ec);
+
+// EndpointSet owns the bare endpoints of one command (perf, and the demo's plain client);
+// destroying it (or close_all) closes them all, so that an error path never leaves a port bound.
+// Endpoints are shared so that detached coroutines (accept loops, STUN responders) can hold them
+// safely.
 class EndpointSet {
  public:
   EndpointSet() = default;

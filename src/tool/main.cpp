@@ -14,8 +14,10 @@ constexpr std::string_view kUsage = R"(usage: quicreuse <command> [options]
 QUIC listeners, dialers and non-QUIC traffic sharing one UDP port.
 
 commands:
-  listen MULTIADDR...   listen and echo every stream (optionally answer STUN, dial out)
-  dial MULTIADDR        dial, send a message on one stream, check the echo
+  listen MULTIADDR...   listen through a connection manager and echo every stream (several
+                        ALPNs on one port; optionally answer STUN, dial out, serve metrics)
+  dial MULTIADDR        dial through a connection manager, send a message on one stream,
+                        check the echo
   perf server MULTIADDR serve the perf/1 throughput and handshake benchmark
   perf client MULTIADDR run the perf/1 benchmark against a perf server
   demo                  run the whole story on loopback in one process

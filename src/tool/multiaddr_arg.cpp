@@ -1,88 +1,124 @@
 #include "multiaddr_arg.hpp"
 
-#include <charconv>
-#include <cstdint>
 #include <vector>
 
 namespace quicreuse::tool {
 namespace {
 
-std::vector<std::string_view> split_components(std::string_view text) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 1;  // text[0] == '/'
-  while (start <= text.size()) {
-    const std::size_t slash = text.find('/', start);
-    const std::size_t end = slash == std::string_view::npos ? text.size() : slash;
-    parts.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
+std::string prefix(std::string_view text) {
+  return "bad multiaddr '" + std::string(text) + "': ";
 }
 
-std::string quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
+tl::unexpected<std::string> bad(std::string_view text, const std::string& why) {
+  return tl::make_unexpected(prefix(text) + why);
+}
+
+tl::expected<Multiaddr, std::string> parse_text(std::string_view text) {
+  if (text.empty()) {
+    return bad(text, "empty (e.g. /ip4/127.0.0.1/udp/4001/quic-v1)");
+  }
+  std::string why;
+  auto m = Multiaddr::parse(text, &why);
+  if (!m) {
+    return bad(text, why.empty() ? m.error().message() : why);
+  }
+  return std::move(*m);
+}
+
+// Returns the index of the /udp component, or components.size().
+std::size_t udp_index(const Multiaddr& m) {
+  const auto& cs = m.components();
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    if (cs[i].protocol == Protocol::udp) {
+      return i;
+    }
+  }
+  return cs.size();
 }
 
 }  // namespace
 
-tl::expected<asio::ip::udp::endpoint, std::string> parse_multiaddr(std::string_view text) {
-  const std::string prefix = "bad multiaddr " + quoted(text) + ": ";
-  auto bad = [&prefix](const std::string& why) { return tl::make_unexpected(prefix + why); };
-  if (text.empty() || text.front() != '/') {
-    return bad("must start with '/' (e.g. /ip4/127.0.0.1/udp/4001/quic-v1)");
+tl::expected<ListenArg, std::string> parse_listen_multiaddr(std::string_view text) {
+  auto m = parse_text(text);
+  if (!m) {
+    return tl::make_unexpected(m.error());
   }
-  const auto parts = split_components(text);
-  for (const auto part : parts) {
-    if (part.empty()) {
-      return bad("empty component (stray '/')");
+  std::string why;
+  auto listen = to_listen_address(*m, &why);
+  if (!listen) {
+    return bad(text, why.empty() ? listen.error().message() : why);
+  }
+  // The tool serves QUIC v1 only: what may follow /udp/PORT is /quic-v1 and nothing else.
+  const auto& cs = m->components();
+  const std::size_t udp = udp_index(*m);
+  if (udp + 1 < cs.size()) {
+    const Component& next = cs[udp + 1];
+    if (next.protocol != Protocol::quic_v1) {
+      return bad(text, "unsupported component '" + next.to_string() + "' after /udp (listen " +
+                           "addresses end in /udp/PORT or /udp/PORT/quic-v1)");
+    }
+    if (udp + 2 < cs.size()) {
+      return bad(text, "unexpected component '" + cs[udp + 2].to_string() + "' after /quic-v1");
     }
   }
-  if (parts[0] != "ip4" && parts[0] != "ip6") {
-    return bad("unsupported protocol " + quoted(parts[0]) + " (expected ip4 or ip6)");
+  ListenArg out;
+  out.endpoint = listen->endpoint;
+  out.network = listen->endpoint.address().is_v6() ? "udp6" : "udp4";
+  auto normalized = to_quic_multiaddr(out.endpoint, QuicVersion::v1, &why);
+  if (!normalized) {
+    return bad(text, why);
   }
-  if (parts.size() < 2) {
-    return bad("missing address after /" + std::string(parts[0]));
+  out.multiaddr = std::move(*normalized);
+  return out;
+}
+
+tl::expected<DialArg, std::string> parse_dial_multiaddr(std::string_view text) {
+  auto m = parse_text(text);
+  if (!m) {
+    return tl::make_unexpected(m.error());
   }
-  const std::string host(parts[1]);
-  std::error_code ec;
-  asio::ip::address address;
-  if (parts[0] == "ip4") {
-    address = asio::ip::make_address_v4(host, ec);
-  } else if (host.find('%') == std::string::npos) {
-    address = asio::ip::make_address_v6(host, ec);
-  } else {
-    ec = std::make_error_code(std::errc::invalid_argument);  // zones would need /ip6zone
+  Multiaddr target = *m;
+  const auto& cs = m->components();
+  if (!cs.empty() && cs.back().protocol == Protocol::udp) {
+    auto quic = Multiaddr::parse("/quic-v1");
+    if (quic) {
+      target = m->encapsulate(*quic);  // the old tool accepted /udp/PORT alone
+    }
+  } else if (m->contains(Protocol::quic) && !m->contains(Protocol::quic_v1)) {
+    return bad(text, "/quic (draft-29) is not supported, use /quic-v1");
+  } else if (!m->contains(Protocol::quic_v1)) {
+    const std::size_t udp = udp_index(*m);
+    if (udp < cs.size() && udp + 1 < cs.size()) {
+      return bad(text, "unsupported component '" + cs[udp + 1].to_string() +
+                           "' after /udp (dial addresses end in /udp/PORT/quic-v1)");
+    }
   }
-  if (ec) {
-    return bad(quoted(host) + " is not an IPv" + (parts[0] == "ip4" ? "4" : "6") + " address");
+  std::string why;
+  auto dial = from_quic_multiaddr(target, &why);
+  if (!dial) {
+    return bad(text, why.empty() ? dial.error().message() : why);
   }
-  if (parts.size() < 3) {
-    return bad("missing /udp/PORT");
+  const asio::ip::udp::endpoint ep = dial->first;
+  if (ep.port() == 0 || ep.address().is_unspecified()) {
+    return tl::make_unexpected("cannot dial " + std::string(text) +
+                               ": needs a concrete address and a non-zero port");
   }
-  if (parts[2] != "udp") {
-    return bad("unsupported transport " + quoted(parts[2]) + " (expected udp)");
+  // Dial the resolved address (a /dns name is not resolved a second time by the dial).
+  auto normalized = to_quic_multiaddr(ep, QuicVersion::v1, &why);
+  if (!normalized) {
+    return bad(text, why);
   }
-  if (parts.size() < 4) {
-    return bad("missing port after /udp");
-  }
-  std::uint32_t port = 0;
-  const auto port_text = parts[3];
-  const auto [end, perr] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (perr != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
-    return bad("port " + quoted(port_text) + " is not a number in 0..65535");
-  }
-  if (parts.size() >= 5 && parts[4] != "quic-v1") {
-    return bad("unsupported component " + quoted(parts[4]) +
-               " (only /quic-v1 may follow the port)");
-  }
-  if (parts.size() > 5) {
-    return bad("unexpected component " + quoted(parts[5]) + " after /quic-v1");
-  }
-  return asio::ip::udp::endpoint(address, static_cast<std::uint16_t>(port));
+  DialArg out;
+  out.multiaddr = std::move(*normalized);
+  out.endpoint = ep;
+  return out;
 }
 
 std::string format_multiaddr(const asio::ip::udp::endpoint& ep) {
+  auto m = to_quic_multiaddr(ep);
+  if (m) {
+    return m->to_string();
+  }
   const auto address = ep.address();
   return std::string(address.is_v6() ? "/ip6/" : "/ip4/") + address.to_string() + "/udp/" +
          std::to_string(ep.port()) + "/quic-v1";

@@ -61,13 +61,14 @@ asio::awaitable<void> serve_connection(Connection conn, Output out) {
 
 }  // namespace
 
-asio::awaitable<void> echo_server(std::shared_ptr<Endpoint> ep, Output out) {
+asio::awaitable<void> echo_server(std::shared_ptr<Listener> listener, Output out) {
   for (;;) {
-    auto [ec, conn] = co_await ep->async_accept(as_tuple(use_awaitable));
+    auto [ec, conn] = co_await listener->async_accept(as_tuple(use_awaitable));
     if (ec) {
       co_return;
     }
-    asio::co_spawn(ep->get_executor(), serve_connection(std::move(conn), out), asio::detached);
+    const auto ex = conn.get_executor();
+    asio::co_spawn(ex, serve_connection(std::move(conn), out), asio::detached);
   }
 }
 
@@ -115,11 +116,11 @@ asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> round_trip
   co_return received;
 }
 
-asio::awaitable<void> stun_responder(std::shared_ptr<Endpoint> ep, StunObserver observer) {
+asio::awaitable<void> stun_responder(std::shared_ptr<NonQuicPacketConn> conn,
+                                     StunObserver observer) {
   std::vector<std::uint8_t> buf(2048);
   for (;;) {
-    auto [ec, n, from] =
-        co_await ep->async_read_non_quic_packet(asio::buffer(buf), as_tuple(use_awaitable));
+    auto [ec, n, from] = co_await conn->async_read_from(asio::buffer(buf), as_tuple(use_awaitable));
     if (ec) {
       co_return;
     }
@@ -127,7 +128,7 @@ asio::awaitable<void> stun_responder(std::shared_ptr<Endpoint> ep, StunObserver 
     if (!response) {
       continue;
     }
-    if (ep->write_to(*response, from) && observer) {
+    if (conn->write_to(*response, from) && observer) {
       observer(from);
     }
   }

@@ -4,7 +4,8 @@
 #include "output.hpp"
 
 #include <quicreuse/connection.hpp>
-#include <quicreuse/endpoint.hpp>
+#include <quicreuse/listener.hpp>
+#include <quicreuse/non_quic_packet_conn.hpp>
 #include <quicreuse/stream.hpp>
 
 #include <asio/awaitable.hpp>
@@ -23,9 +24,9 @@ asio::awaitable<void> echo_stream(Stream stream);
 // Echoes every bidirectional stream the peer opens on conn, until it closes.
 asio::awaitable<void> echo_connection(Connection conn);
 
-// Accepts connections on ep until it closes; prints `accepted <ip:port> alpn=<P>` for each and
-// echoes its streams.
-asio::awaitable<void> echo_server(std::shared_ptr<Endpoint> ep, Output out);
+// Accepts connections on listener until it closes; prints `accepted <ip:port> alpn=<P>` for each
+// and echoes its streams.
+asio::awaitable<void> echo_server(std::shared_ptr<Listener> listener, Output out);
 
 // Reads stream to its FIN, appending to out. Errors: the read error (not eof).
 asio::awaitable<std::error_code> read_to_end(Stream& stream, std::vector<std::uint8_t>& out);
@@ -40,9 +41,10 @@ asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> round_trip
 
 // Called for each STUN Binding Request answered, with the requester's address.
 using StunObserver = std::function<void(const asio::ip::udp::endpoint& from)>;
-// Answers STUN Binding Requests that arrive on ep as non-QUIC packets until ep closes; other
-// non-QUIC datagrams are dropped.
-asio::awaitable<void> stun_responder(std::shared_ptr<Endpoint> ep, StunObserver observer);
+// Answers the STUN Binding Requests read from conn (a ConnManager's shared non-QUIC packet conn)
+// from the same port, until conn or its socket closes; other non-QUIC datagrams are dropped.
+asio::awaitable<void> stun_responder(std::shared_ptr<NonQuicPacketConn> conn,
+                                     StunObserver observer);
 
 std::string to_text(const std::vector<std::uint8_t>& bytes);
 std::vector<std::uint8_t> to_bytes(std::string_view text);

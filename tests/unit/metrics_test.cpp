@@ -20,9 +20,11 @@ TEST(Metrics, RendersCountersGaugesAndCumulativeHistograms) {
   EXPECT_NE(text.find("# HELP q_total a counter\n# TYPE q_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("q_total{reason=\"idle \\\"timeout\\\"\"} 7\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE q_open gauge\nq_open 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("q_seconds_bucket{direction=\"in\",le=\"0.10000000000000001\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(text.find("q_seconds_bucket{direction=\"in\",le=\"0.1\"} 1\n"), std::string::npos)
       << text;
+  // Buckets in increasing le order, +Inf last.
+  EXPECT_LT(text.find("le=\"0.1\""), text.find("le=\"1\""));
+  EXPECT_LT(text.find("le=\"1\""), text.find("le=\"+Inf\""));
   EXPECT_NE(text.find("q_seconds_bucket{direction=\"in\",le=\"1\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("q_seconds_bucket{direction=\"in\",le=\"+Inf\"} 6\n"), std::string::npos);
   EXPECT_NE(text.find("q_seconds_sum{direction=\"in\"} 7.5\n"), std::string::npos);
