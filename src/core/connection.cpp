@@ -616,14 +616,11 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       segment = n;
       batch_remote = to;
     } else if (!(to == batch_remote) || n > segment || (segment > path_max && n != segment)) {
-      const std::size_t start = pos;
-      pos = start;  // flush the earlier packets, then move this one to the front
-      std::size_t keep = n;
-      sink.send(batch_remote, {tx, start}, segment);
-      bytes_sent_ += start;
-      std::memmove(tx, tx + start, keep);
-      pos = 0;
-      batch_count = 0;
+      // This packet cannot join the batch: send the earlier packets, then start a new batch
+      // with this one moved to the front of the buffer.
+      const std::size_t earlier = pos;
+      flush();
+      std::memmove(tx, tx + earlier, n);
       segment = n;
       batch_remote = to;
     }

@@ -94,6 +94,11 @@ void ConnectionState::on_closed(const core::Connection* conn) {
   }
 }
 
+std::uint64_t ConnectionState::next_op_id() const {
+  auto ep = endpoint.lock();
+  return ep ? ep->next_op_id() : 0;
+}
+
 Stream ConnectionState::make_stream(std::int64_t id) {
   auto ref = user_ref.lock();
   if (!ref) {
@@ -305,10 +310,8 @@ ConnectionRef::~ConnectionRef() {
   }
 }
 
-namespace {
-
-// Returns a cancellation callback that finds op_id in the connection state.
-std::function<void()> canceller(const std::shared_ptr<ConnectionState>& st, std::uint64_t op_id) {
+std::function<void()> make_canceller(const std::shared_ptr<ConnectionState>& st,
+                                     std::uint64_t op_id) {
   return [weak = std::weak_ptr<ConnectionState>(st), op_id] {
     if (auto s = weak.lock()) {
       s->cancel(op_id);
@@ -316,25 +319,11 @@ std::function<void()> canceller(const std::shared_ptr<ConnectionState>& st, std:
   };
 }
 
-std::uint64_t next_id(const ConnectionState& st) {
-  if (auto ep = st.endpoint.lock()) {
-    return ep->next_op_id();
-  }
-  return 0;
-}
-
-}  // namespace
-
 void park_stream_op(const std::shared_ptr<ConnectionState>& st,
                     std::deque<Parked<StreamCompletion>>& queue, StreamCompletion c) {
-  const std::uint64_t id = next_id(*st);
-  c.on_cancel(canceller(st, id));
+  const std::uint64_t id = st->next_op_id();
+  c.on_cancel(make_canceller(st, id));
   queue.push_back({id, std::move(c)});
-}
-
-std::function<void()> make_canceller(const std::shared_ptr<ConnectionState>& st,
-                                     std::uint64_t op_id) {
-  return canceller(st, op_id);
 }
 
 }  // namespace detail
@@ -402,7 +391,7 @@ void Connection::start_receive_datagram(const std::shared_ptr<detail::Connection
     c.complete(st->closed_error(), {});
     return;
   }
-  const std::uint64_t id = detail::next_id(*st);
+  const std::uint64_t id = st->next_op_id();
   c.on_cancel(detail::make_canceller(st, id));
   st->datagram_waiters.push_back({id, std::move(c)});
 }
@@ -414,7 +403,7 @@ void Connection::start_wait_closed(const std::shared_ptr<detail::ConnectionRef>&
     c.complete(st->close_info.error ? st->close_info.error : st->closed_error());
     return;
   }
-  const std::uint64_t id = detail::next_id(*st);
+  const std::uint64_t id = st->next_op_id();
   c.on_cancel(detail::make_canceller(st, id));
   st->closed_waiters.push_back({id, std::move(c)});
 }

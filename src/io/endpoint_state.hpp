@@ -73,6 +73,8 @@ struct ConnectionState : std::enable_shared_from_this<ConnectionState> {
   void release_stream(std::int64_t id);
   void cancel(std::uint64_t op_id);
   Stream make_stream(std::int64_t id);
+  // Returns a new id for a parked operation (0 once the endpoint is gone).
+  std::uint64_t next_op_id() const;
 
   std::weak_ptr<EndpointState> endpoint;
   core::ConnectionHandle handle;

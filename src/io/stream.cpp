@@ -22,111 +22,104 @@ std::int64_t Stream::id() const noexcept {
   return handle_ ? handle_->id : -1;
 }
 
-void Stream::start_read(const std::shared_ptr<detail::StreamHandle>& h,
-                        std::vector<asio::mutable_buffer> bufs, detail::SizeCompletion c) {
-  auto& st = h->ref->state;
+namespace {
+
+// Parks a read or write of a stream (one at a time, as for Asio sockets) and tries it at once.
+template <class Op, class Buffers>
+void park(const std::shared_ptr<detail::StreamHandle>& h, Buffers bufs, detail::SizeCompletion c,
+          std::optional<Op> detail::StreamWaiters::*slot,
+          void (detail::ConnectionState::*attempt)(std::int64_t)) {
+  const auto& st = h->ref->state;
   if (asio::buffer_size(bufs) == 0) {
     c.complete({}, 0);
     return;
   }
-  auto& waiters = st->streams[h->id];
-  if (waiters.read) {
-    c.complete(asio::error::in_progress, 0);  // one read at a time, as for Asio sockets
+  auto& pending = st->streams[h->id].*slot;
+  if (pending) {
+    c.complete(asio::error::in_progress, 0);
     return;
   }
-  std::uint64_t op_id = 0;
-  if (auto ep = st->endpoint.lock()) {
-    op_id = ep->next_op_id();
-  }
+  const std::uint64_t op_id = st->next_op_id();
   c.on_cancel(detail::make_canceller(st, op_id));
-  waiters.read = detail::ReadOp{op_id, std::move(bufs), std::move(c)};
-  st->try_read(h->id);
+  pending = Op{op_id, std::move(bufs), std::move(c)};
+  ((*st).*attempt)(h->id);
+}
+
+// Returns the core connection behind an open stream handle, or the error an operation reports.
+Result<core::Connection*> live_connection(const std::shared_ptr<detail::StreamHandle>& h) {
+  if (!h) {
+    return fail(errc::stream_closed);
+  }
+  core::Connection* c = h->ref->state->core();
+  if (c == nullptr) {
+    return fail(h->ref->state->closed_error());
+  }
+  return c;
+}
+
+// Returns the library state of the stream, or nullptr once it is gone.
+const core::StreamState* stream_state(const std::shared_ptr<detail::StreamHandle>& h) {
+  const core::Connection* c = h ? h->ref->state->core() : nullptr;
+  return c == nullptr ? nullptr : c->stream(h->id);
+}
+
+}  // namespace
+
+void Stream::start_read(const std::shared_ptr<detail::StreamHandle>& h,
+                        std::vector<asio::mutable_buffer> bufs, detail::SizeCompletion c) {
+  park<detail::ReadOp>(h, std::move(bufs), std::move(c), &detail::StreamWaiters::read,
+                       &detail::ConnectionState::try_read);
 }
 
 void Stream::start_write(const std::shared_ptr<detail::StreamHandle>& h,
                          std::vector<asio::const_buffer> bufs, detail::SizeCompletion c) {
-  auto& st = h->ref->state;
-  if (asio::buffer_size(bufs) == 0) {
-    c.complete({}, 0);
-    return;
-  }
-  auto& waiters = st->streams[h->id];
-  if (waiters.write) {
-    c.complete(asio::error::in_progress, 0);
-    return;
-  }
-  std::uint64_t op_id = 0;
-  if (auto ep = st->endpoint.lock()) {
-    op_id = ep->next_op_id();
-  }
-  c.on_cancel(detail::make_canceller(st, op_id));
-  waiters.write = detail::WriteOp{op_id, std::move(bufs), std::move(c)};
-  st->try_write(h->id);
+  park<detail::WriteOp>(h, std::move(bufs), std::move(c), &detail::StreamWaiters::write,
+                        &detail::ConnectionState::try_write);
 }
 
 Result<void> Stream::shutdown_send() {
-  if (!handle_) {
-    return fail(errc::stream_closed);
+  auto c = live_connection(handle_);
+  if (!c) {
+    return fail(c.error());
   }
-  auto& st = handle_->ref->state;
-  core::Connection* c = st->core();
-  if (c == nullptr) {
-    return fail(st->closed_error());
-  }
-  if (const core::StreamState* s = c->stream(handle_->id); s != nullptr && s->fin_requested) {
+  if (const core::StreamState* s = (*c)->stream(handle_->id); s != nullptr && s->fin_requested) {
     return {};
   }
-  auto r = c->write_stream(handle_->id, {}, true);
+  auto r = (*c)->write_stream(handle_->id, {}, true);
   if (!r) {
     return fail(r.error());
   }
-  st->schedule_flush();
+  handle_->ref->state->schedule_flush();
   return {};
 }
 
 Result<void> Stream::reset(std::uint64_t code) {
-  if (!handle_) {
-    return fail(errc::stream_closed);
+  auto c = live_connection(handle_);
+  if (!c) {
+    return fail(c.error());
   }
-  auto& st = handle_->ref->state;
-  core::Connection* c = st->core();
-  if (c == nullptr) {
-    return fail(st->closed_error());
-  }
-  auto r = c->reset_stream(handle_->id, code);
-  st->schedule_flush();
+  auto r = (*c)->reset_stream(handle_->id, code);
+  handle_->ref->state->schedule_flush();
   return r;
 }
 
 Result<void> Stream::stop_sending(std::uint64_t code) {
-  if (!handle_) {
-    return fail(errc::stream_closed);
+  auto c = live_connection(handle_);
+  if (!c) {
+    return fail(c.error());
   }
-  auto& st = handle_->ref->state;
-  core::Connection* c = st->core();
-  if (c == nullptr) {
-    return fail(st->closed_error());
-  }
-  auto r = c->stop_sending(handle_->id, code);
-  st->schedule_flush();
+  auto r = (*c)->stop_sending(handle_->id, code);
+  handle_->ref->state->schedule_flush();
   return r;
 }
 
 std::optional<std::uint64_t> Stream::reset_code() const {
-  if (!handle_) {
-    return std::nullopt;
-  }
-  const core::Connection* c = handle_->ref->state->core();
-  const core::StreamState* s = c == nullptr ? nullptr : c->stream(handle_->id);
+  const core::StreamState* s = stream_state(handle_);
   return s == nullptr ? std::nullopt : s->reset_code;
 }
 
 std::optional<std::uint64_t> Stream::stop_sending_code() const {
-  if (!handle_) {
-    return std::nullopt;
-  }
-  const core::Connection* c = handle_->ref->state->core();
-  const core::StreamState* s = c == nullptr ? nullptr : c->stream(handle_->id);
+  const core::StreamState* s = stream_state(handle_);
   return s == nullptr ? std::nullopt : s->stop_sending_code;
 }
 

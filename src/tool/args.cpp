@@ -1,5 +1,7 @@
 #include "args.hpp"
 
+#include "output.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -153,6 +155,22 @@ std::optional<double> parse_seconds(std::string_view text) {
     return std::nullopt;
   }
   return v;
+}
+
+std::optional<int> parse_command_line(std::span<const std::string> args,
+                                      std::span<const OptionSpec> specs, std::string_view command,
+                                      std::string_view usage, ParsedArgs& out) {
+  auto parsed = parse_args(args, specs, command);
+  if (!parsed) {
+    print_error(parsed.error());
+    return kExitUsage;
+  }
+  if (parsed->help) {
+    std::fwrite(usage.data(), 1, usage.size(), stdout);
+    return kExitOk;
+  }
+  out = std::move(*parsed);
+  return std::nullopt;
 }
 
 }  // namespace quicreuse::tool

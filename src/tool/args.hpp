@@ -46,6 +46,12 @@ tl::expected<ParsedArgs, std::string> parse_args(std::span<const std::string> ar
                                                  std::span<const OptionSpec> specs,
                                                  std::string_view command);
 
+// Parses a subcommand's command line into out. Returns the exit code when the command must stop
+// here: kExitUsage after printing the one-line error, kExitOk after printing usage for --help.
+std::optional<int> parse_command_line(std::span<const std::string> args,
+                                      std::span<const OptionSpec> specs, std::string_view command,
+                                      std::string_view usage, ParsedArgs& out);
+
 // Parses a byte size: digits with an optional suffix K, M, G, T (powers of 10^3) or Ki, Mi, Gi,
 // Ti (powers of 2^10).
 std::optional<std::uint64_t> parse_size(std::string_view text);

@@ -249,16 +249,11 @@ asio::awaitable<int> dial_main(DialArgs a) {
 }  // namespace
 
 int run_dial(std::span<const std::string> args) {
-  auto parsed = parse_args(args, kOptions, "dial");
-  if (!parsed) {
-    print_error(parsed.error());
-    return kExitUsage;
+  ParsedArgs parsed;
+  if (auto stop = parse_command_line(args, kOptions, "dial", kUsage, parsed)) {
+    return *stop;
   }
-  if (parsed->help) {
-    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
-    return kExitOk;
-  }
-  auto a = parse(*parsed);
+  auto a = parse(parsed);
   if (!a) {
     print_error(a.error());
     return kExitUsage;

@@ -234,21 +234,16 @@ asio::awaitable<int> server_main(ServerArgs a) {
 }
 
 int run_server(std::span<const std::string> args) {
-  auto parsed = parse_args(args, kServerOptions, "perf server");
-  if (!parsed) {
-    print_error(parsed.error());
-    return kExitUsage;
-  }
-  if (parsed->help) {
-    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
-    return kExitOk;
+  ParsedArgs parsed;
+  if (auto stop = parse_command_line(args, kServerOptions, "perf server", kUsage, parsed)) {
+    return *stop;
   }
   ServerArgs a;
-  if (parsed->positionals.empty()) {
+  if (parsed.positionals.empty()) {
     print_error("perf server needs at least one MULTIADDR (see 'quicreuse perf --help')");
     return kExitUsage;
   }
-  for (const auto& text : parsed->positionals) {
+  for (const auto& text : parsed.positionals) {
     auto addr = parse_listen_multiaddr(text);
     if (!addr) {
       print_error(addr.error());
@@ -256,18 +251,18 @@ int run_server(std::span<const std::string> args) {
     }
     a.addrs.push_back(addr->endpoint);
   }
-  a.qlog_dir = parsed->value("qlog-dir");
+  a.qlog_dir = parsed.value("qlog-dir");
   if (auto error = prepare_qlog_dir(a.qlog_dir)) {
     print_error(*error);
     return kExitUsage;
   }
-  auto identity = load_identity(parsed->value("cert"), parsed->value("key"));
+  auto identity = load_identity(parsed.value("cert"), parsed.value("key"));
   if (!identity) {
     print_error(identity.error());
     return kExitUsage;
   }
   a.identity = *identity;
-  a.out.json = parsed->has("json");
+  a.out.json = parsed.has("json");
   asio::io_context io;
   return run_to_completion(io, server_main(std::move(a)));
 }
@@ -495,16 +490,11 @@ asio::awaitable<int> client_main(ClientArgs a) {
 }
 
 int run_client(std::span<const std::string> args) {
-  auto parsed = parse_args(args, kClientOptions, "perf client");
-  if (!parsed) {
-    print_error(parsed.error());
-    return kExitUsage;
+  ParsedArgs parsed;
+  if (auto stop = parse_command_line(args, kClientOptions, "perf client", kUsage, parsed)) {
+    return *stop;
   }
-  if (parsed->help) {
-    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
-    return kExitOk;
-  }
-  const ParsedArgs& p = *parsed;
+  const ParsedArgs& p = parsed;
   auto fail_usage = [](const std::string& what) {
     print_error(what);
     return kExitUsage;
