@@ -88,8 +88,9 @@ class Connection {
   asio::awaitable<Result<Stream>> accept_stream();
   asio::awaitable<Result<Stream>> open_stream();
 
-  // Sends an RFC 9221 datagram (unreliable). Errors: errc::datagrams_disabled,
-  // errc::datagram_too_large, errc::queue_full, the connection's close error.
+  // Sends an RFC 9221 datagram (unreliable; an empty one is allowed). Errors:
+  // errc::datagrams_disabled, errc::datagram_too_large, errc::queue_full, the connection's close
+  // error.
   Result<void> send_datagram(std::span<const std::uint8_t> data);
   // Receives the next datagram. Completes with (error, bytes).
   template <class CompletionToken>

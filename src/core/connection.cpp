@@ -380,8 +380,8 @@ Result<void> Connection::init() {
   conn_ref_.get_conn = Callbacks::get_conn;
   conn_ref_.user_data = this;
   auto session = params_.role == Role::client
-                     ? make_client_session(*params_.client_tls, &conn_ref_)
-                     : make_server_session(*params_.server_tls, &conn_ref_);
+                     ? make_client_session(*params_.client_tls, &conn_ref_, params_.configure_tls)
+                     : make_server_session(*params_.server_tls, &conn_ref_, params_.configure_tls);
   if (!session) {
     return fail(session.error());
   }
@@ -638,9 +638,12 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       int accepted = 0;
       auto& front = datagrams_out_.front();
       ngtcp2_vec v{front.data(), front.size()};
+      // An empty datagram is a DATAGRAM frame without data: no vector at all, since ngtcp2
+      // asserts that every vector it copies is non-empty.
+      const std::size_t vcnt = front.empty() ? 0 : 1;
       const ngtcp2_ssize n = ngtcp2_conn_writev_datagram(conn_, &ps.path, &pi, tx + pos, max_udp,
                                                          &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
-                                                         next_datagram_id_, &v, 1, ts);
+                                                         next_datagram_id_, &v, vcnt, ts);
       if (n == NGTCP2_ERR_WRITE_MORE) {
         datagrams_out_.pop_front();
         ++next_datagram_id_;
@@ -1270,9 +1273,8 @@ ConnectionStats Connection::stats() const {
 // ---------------------------------------------------------------------------------------------
 // TLS hooks
 
-int Connection::on_client_hello(std::span<const std::uint8_t> client_hello) {
+int Connection::on_client_hello(ClientHelloInfo info) {
   try {
-    const ClientHelloInfo info = parse_client_hello(client_hello);
     const TlsServerConfig& config = *params_.server_tls;
     if (config.select) {
       auto choice = config.select(info);

@@ -172,6 +172,7 @@ struct ConnectionParams {
   std::uint32_t version = NGTCP2_PROTO_VER_V1;
   Timestamp now{};
   QlogFactory qlog;
+  QuicTlsConfigurer configure_tls;  // empty: ngtcp2's (see QuicTlsConfigurer)
   std::shared_ptr<const ClientTlsContext> client_tls;
   std::shared_ptr<const TlsServerConfig> server_tls;
   std::any user_value;  // attached by the endpoint's connection-context hook
@@ -238,8 +239,9 @@ class Connection {
   // Returns the free space of a stream's send buffer.
   [[nodiscard]] std::size_t send_space(const StreamState& s) const;
 
-  // Queues an unreliable datagram. Errors: errc::datagrams_disabled, errc::datagram_too_large,
-  // errc::queue_full, connection errors.
+  // Queues an unreliable datagram (empty ones included: a DATAGRAM frame may carry no data).
+  // Errors: errc::datagrams_disabled, errc::datagram_too_large, errc::queue_full, connection
+  // errors.
   [[nodiscard]] Result<void> send_datagram(std::span<const std::uint8_t> data);
   // Returns the oldest received datagram, if any.
   std::optional<std::vector<std::uint8_t>> receive_datagram();
@@ -286,8 +288,8 @@ class Connection {
   struct Callbacks;
   friend struct Callbacks;
   ngtcp2_conn* native() const noexcept { return conn_; }
-  // Called by the TLS layer with a ClientHello (server side); returns 0 or a GnuTLS error.
-  int on_client_hello(std::span<const std::uint8_t> client_hello);
+  // Called by the TLS layer with a parsed ClientHello (server side); returns 0 or a GnuTLS error.
+  int on_client_hello(ClientHelloInfo info);
   // Called by the TLS layer to verify the peer chain; returns 0 to accept.
   int on_verify_peer();
 

@@ -111,6 +111,7 @@ Result<ConnectionHandle> Endpoint::connect(Timestamp now, const SocketAddress& r
   p.scid = new_cid();
   p.now = now;
   p.qlog = config_.qlog;
+  p.configure_tls = config_.configure_tls;
   p.client_tls = std::move(tls);
   if (auto it = tokens_.find(remote); it != tokens_.end()) {
     p.token = it->second;
@@ -302,6 +303,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   p.version = hd.version;
   p.now = now;
   p.qlog = config_.qlog;
+  p.configure_tls = config_.configure_tls;
   p.server_tls = server_tls_;
   p.user_value = std::move(user_value);
   auto conn = std::make_unique<Connection>(*this, std::move(p));

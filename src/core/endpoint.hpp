@@ -110,6 +110,9 @@ struct EndpointConfig {
   double stateless_resets_per_second = 100;
   double stateless_reset_burst = 20;
   QlogFactory qlog;
+  // Wires each connection's TLS session to ngtcp2; empty (the default) is ngtcp2's own wiring.
+  // A test seam for peers that break the TLS rules.
+  QuicTlsConfigurer configure_tls;
   // Returns true when a client without a validated token must do a Retry round trip first.
   std::function<bool(const SocketAddress& remote)> verify_source_address;
   // Runs for every new incoming connection; an error refuses it (the peer sees

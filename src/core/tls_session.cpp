@@ -1,6 +1,7 @@
 #include "core/tls_session.hpp"
 
 #include "core/connection.hpp"
+#include "core/handshake_messages.hpp"
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
@@ -46,13 +47,36 @@ int verify_callback(gnutls_session_t session) {
   return conn == nullptr ? GNUTLS_E_CERTIFICATE_ERROR : conn->on_verify_peer();
 }
 
+// Runs before GnuTLS processes a ClientHello. A ClientHello without QUIC transport parameters
+// ends the handshake with missing_extension (CRYPTO_ERROR 0x16d, RFC 9001 8.2); one whose lengths
+// do not add up with decode_error. Otherwise the connection picks identity and ALPNs.
 int client_hello_hook(gnutls_session_t session, unsigned /*htype*/, unsigned /*when*/,
                       unsigned /*incoming*/, const gnutls_datum_t* msg) {
   Connection* conn = connection_of(session);
   if (conn == nullptr || msg == nullptr) {
     return GNUTLS_E_INTERNAL_ERROR;
   }
-  return conn->on_client_hello({msg->data, msg->size});
+  ClientHelloSummary hello = parse_client_hello_message({msg->data, msg->size});
+  if (!hello.well_formed) {
+    return GNUTLS_E_UNEXPECTED_PACKET_LENGTH;
+  }
+  if (!hello.has_quic_transport_parameters) {
+    return GNUTLS_E_MISSING_EXTENSION;
+  }
+  return conn->on_client_hello(std::move(hello.info));
+}
+
+// Runs before GnuTLS processes the server's EncryptedExtensions: the same rule on the client.
+int encrypted_extensions_hook(gnutls_session_t /*session*/, unsigned /*htype*/, unsigned /*when*/,
+                              unsigned /*incoming*/, const gnutls_datum_t* msg) {
+  if (msg == nullptr) {
+    return GNUTLS_E_INTERNAL_ERROR;
+  }
+  const ExtensionsSummary ee = parse_encrypted_extensions({msg->data, msg->size});
+  if (!ee.well_formed) {
+    return GNUTLS_E_UNEXPECTED_PACKET_LENGTH;
+  }
+  return ee.has_quic_transport_parameters ? 0 : GNUTLS_E_MISSING_EXTENSION;
 }
 
 int set_alpns(gnutls_session_t session, const std::vector<std::string>& alpns) {
@@ -78,7 +102,8 @@ bool valid_alpns(const std::vector<std::string>& alpns) {
   return true;
 }
 
-Result<TlsSessionPtr> new_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref, bool server) {
+Result<TlsSessionPtr> new_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref, bool server,
+                                  const QuicTlsConfigurer& configure) {
   gnutls_session_t raw = nullptr;
   if (int rv = gnutls_init(&raw, flags | GNUTLS_NO_END_OF_EARLY_DATA); rv < 0) {
     return fail(gnutls_error(rv));
@@ -90,72 +115,14 @@ Result<TlsSessionPtr> new_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_r
       rv < 0) {
     return fail(gnutls_error(rv));
   }
-  const int rv = server ? ngtcp2_crypto_gnutls_configure_server_session(raw)
-                        : ngtcp2_crypto_gnutls_configure_client_session(raw);
+  const int rv = configure ? configure(raw)
+                 : server  ? ngtcp2_crypto_gnutls_configure_server_session(raw)
+                           : ngtcp2_crypto_gnutls_configure_client_session(raw);
   if (rv != 0) {
     return fail(errc::tls_configuration);
   }
   gnutls_session_set_ptr(raw, conn_ref);
   return session;
-}
-
-// Reads a big-endian integer of n bytes; false when out of data.
-bool read_uint(std::span<const std::uint8_t>& in, std::size_t n, std::size_t& value) {
-  if (in.size() < n) {
-    return false;
-  }
-  value = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    value = (value << 8) | in[i];
-  }
-  in = in.subspan(n);
-  return true;
-}
-
-// Splits a length-prefixed field off in; false when it does not fit.
-bool read_vector(std::span<const std::uint8_t>& in, std::size_t length_bytes,
-                 std::span<const std::uint8_t>& out) {
-  std::size_t len = 0;
-  if (!read_uint(in, length_bytes, len) || in.size() < len) {
-    return false;
-  }
-  out = in.first(len);
-  in = in.subspan(len);
-  return true;
-}
-
-void parse_alpn_extension(std::span<const std::uint8_t> data, ClientHelloInfo& info) {
-  std::span<const std::uint8_t> list;
-  if (!read_vector(data, 2, list) || !data.empty()) {
-    return;
-  }
-  std::vector<std::string> alpns;
-  while (!list.empty()) {
-    std::span<const std::uint8_t> name;
-    if (!read_vector(list, 1, name) || name.empty()) {
-      return;  // malformed: offer nothing
-    }
-    alpns.emplace_back(reinterpret_cast<const char*>(name.data()), name.size());
-  }
-  info.alpns = std::move(alpns);
-}
-
-void parse_sni_extension(std::span<const std::uint8_t> data, ClientHelloInfo& info) {
-  std::span<const std::uint8_t> list;
-  if (!read_vector(data, 2, list)) {
-    return;
-  }
-  while (!list.empty()) {
-    std::size_t type = 0;
-    std::span<const std::uint8_t> name;
-    if (!read_uint(list, 1, type) || !read_vector(list, 2, name)) {
-      return;
-    }
-    if (type == 0) {
-      info.server_name.assign(reinterpret_cast<const char*>(name.data()), name.size());
-      return;
-    }
-  }
 }
 
 }  // namespace
@@ -200,12 +167,15 @@ Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(
 }
 
 Result<TlsSessionPtr> make_client_session(const ClientTlsContext& context,
-                                          ngtcp2_crypto_conn_ref* conn_ref) {
-  auto session = new_session(GNUTLS_CLIENT, conn_ref, false);
+                                          ngtcp2_crypto_conn_ref* conn_ref,
+                                          const QuicTlsConfigurer& configure) {
+  auto session = new_session(GNUTLS_CLIENT, conn_ref, false, configure);
   if (!session) {
     return session;
   }
   gnutls_session_t s = session->get();
+  gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_ENCRYPTED_EXTENSIONS, GNUTLS_HOOK_PRE,
+                                     encrypted_extensions_hook);
   if (int rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, context.credentials.get());
       rv < 0) {
     return fail(gnutls_error(rv));
@@ -230,8 +200,9 @@ Result<TlsSessionPtr> make_client_session(const ClientTlsContext& context,
 }
 
 Result<TlsSessionPtr> make_server_session(const TlsServerConfig& config,
-                                          ngtcp2_crypto_conn_ref* conn_ref) {
-  auto session = new_session(GNUTLS_SERVER, conn_ref, true);
+                                          ngtcp2_crypto_conn_ref* conn_ref,
+                                          const QuicTlsConfigurer& configure) {
+  auto session = new_session(GNUTLS_SERVER, conn_ref, true, configure);
   if (!session) {
     return session;
   }
@@ -273,37 +244,6 @@ int apply_server_choice(gnutls_session_t session, const TlsServerChoice& choice)
     gnutls_session_set_verify_function(session, verify_callback);
   }
   return 0;
-}
-
-ClientHelloInfo parse_client_hello(std::span<const std::uint8_t> in) {
-  ClientHelloInfo info;
-  std::size_t ignored = 0;
-  std::span<const std::uint8_t> field;
-  // legacy_version(2) random(32) session_id<0..32> cipher_suites<2..> compression<1..>
-  if (!read_uint(in, 2, ignored) || in.size() < 32) {
-    return info;
-  }
-  in = in.subspan(32);
-  if (!read_vector(in, 1, field) || !read_vector(in, 2, field) || !read_vector(in, 1, field)) {
-    return info;
-  }
-  std::span<const std::uint8_t> extensions;
-  if (!read_vector(in, 2, extensions)) {
-    return info;
-  }
-  while (!extensions.empty()) {
-    std::size_t type = 0;
-    std::span<const std::uint8_t> data;
-    if (!read_uint(extensions, 2, type) || !read_vector(extensions, 2, data)) {
-      return ClientHelloInfo{};
-    }
-    if (type == 16) {
-      parse_alpn_extension(data, info);
-    } else if (type == 0) {
-      parse_sni_extension(data, info);
-    }
-  }
-  return info;
 }
 
 std::string selected_alpn(gnutls_session_t session) {

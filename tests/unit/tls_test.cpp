@@ -1,4 +1,5 @@
-// TLS helpers: identities and ClientHello parsing.
+// TLS helpers: identities, ClientHello and EncryptedExtensions parsing.
+#include "core/handshake_messages.hpp"
 #include "core/tls_session.hpp"
 
 #include <quicreuse/tls.hpp>
@@ -71,6 +72,40 @@ TEST(ClientHello, MissingAndMalformedInputGiveNothing) {
     (void)parse_client_hello(std::span(hello).first(cut));
   }
   EXPECT_TRUE(parse_client_hello({}).alpns.empty());
+}
+
+TEST(ClientHello, TellsWhetherQuicTransportParametersArePresent) {
+  const auto with_tp = parse_client_hello_message(
+      client_hello({{16, alpn_ext({"h3"})}, {kQuicTransportParametersExtension, {0x01, 0x00}}}));
+  EXPECT_TRUE(with_tp.well_formed);
+  EXPECT_TRUE(with_tp.has_quic_transport_parameters);
+  const auto without = parse_client_hello_message(client_hello({{16, alpn_ext({"h3"})}}));
+  EXPECT_TRUE(without.well_formed);
+  EXPECT_FALSE(without.has_quic_transport_parameters);
+  // The draft codepoint (0xffa5) is not RFC 9001's.
+  EXPECT_FALSE(
+      parse_client_hello_message(client_hello({{0xffa5, {}}})).has_quic_transport_parameters);
+  // Truncated anywhere, or with bytes after the extensions: not well formed.
+  auto hello = client_hello({{kQuicTransportParametersExtension, {}}});
+  for (std::size_t cut = 0; cut < hello.size(); ++cut) {
+    EXPECT_FALSE(parse_client_hello_message(std::span(hello).first(cut)).well_formed) << cut;
+  }
+  hello.push_back(0);
+  EXPECT_FALSE(parse_client_hello_message(hello).well_formed);
+}
+
+TEST(EncryptedExtensions, TellsWhetherQuicTransportParametersArePresent) {
+  // extensions<2>: ALPN "h3", then transport parameters (2 bytes).
+  const std::vector<std::uint8_t> ee = {0, 15, 0, 16, 0, 5, 0, 3, 2, 'h', '3', 0, 0x39, 0, 2, 1, 0};
+  EXPECT_TRUE(parse_encrypted_extensions(ee).well_formed);
+  EXPECT_TRUE(parse_encrypted_extensions(ee).has_quic_transport_parameters);
+  const std::vector<std::uint8_t> no_tp = {0, 9, 0, 16, 0, 5, 0, 3, 2, 'h', '3'};
+  EXPECT_TRUE(parse_encrypted_extensions(no_tp).well_formed);
+  EXPECT_FALSE(parse_encrypted_extensions(no_tp).has_quic_transport_parameters);
+  EXPECT_TRUE(parse_encrypted_extensions(std::vector<std::uint8_t>{0, 0}).well_formed);
+  for (std::size_t cut = 0; cut < ee.size(); ++cut) {
+    EXPECT_FALSE(parse_encrypted_extensions(std::span(ee).first(cut)).well_formed) << cut;
+  }
 }
 
 TEST(TlsIdentity, SelfSignedHasPemAndDer) {

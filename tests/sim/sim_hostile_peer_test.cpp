@@ -1,0 +1,166 @@
+// Peers that break QUIC's rules: each must end its own connection cleanly (the right error on the
+// wire) while the endpoint keeps serving everyone else, and nothing may reach an ngtcp2 assertion.
+#include "rule_breaking_tls.hpp"
+#include "sim_app.hpp"
+#include "sim_network.hpp"
+
+#include <gtest/gtest.h>
+
+namespace quicreuse::test {
+namespace {
+
+using namespace std::chrono_literals;
+using core::ConnectionEvent;
+
+// RFC 9001 8.2: missing_extension (TLS alert 109) is CRYPTO_ERROR 0x100 + 109.
+constexpr std::uint64_t kMissingExtension = 0x16d;
+
+struct Net {
+  SimNetwork net;
+  SimNode& server;
+  SimNode& client;
+  std::vector<CloseInfo> server_closes;
+  Net(core::EndpointConfig server_config, core::EndpointConfig client_config)
+      : server(net.add_node(sim_address(1, 443), std::move(server_config))),
+        client(net.add_node(sim_address(2, 5000), std::move(client_config))) {
+    server.on_event = [this](core::Connection& conn, const ConnectionEvent& ev) {
+      if (ev.type == ConnectionEvent::Type::closed) {
+        server_closes.push_back(conn.close_info());
+      }
+    };
+  }
+};
+
+core::EndpointConfig with_tls(core::EndpointConfig config, core::QuicTlsConfigurer configure) {
+  config.configure_tls = std::move(configure);
+  return config;
+}
+
+// Dials from node to server and runs until the connection completed its handshake or closed.
+core::Connection* dial(SimNetwork& net, SimNode& node, const SimNode& server) {
+  auto h = node.endpoint().connect(net.now(), server.address(), test_client_tls());
+  EXPECT_TRUE(h.has_value());
+  if (!h) {
+    return nullptr;
+  }
+  EXPECT_TRUE(net.run_until(
+      [&] {
+        core::Connection* c = node.endpoint().find(*h);
+        return c == nullptr || c->handshake_completed() || c->is_closed();
+      },
+      20s));
+  return node.endpoint().find(*h);
+}
+
+// A well-behaved client on its own node completes a handshake with server.
+void expect_server_still_serves(Net& n) {
+  SimNode& good = n.net.add_node(sim_address(3, 6000), sim_config(7));
+  core::Connection* c = dial(n.net, good, n.server);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->handshake_completed());
+  EXPECT_FALSE(c->is_closed());
+}
+
+TEST(SimHostilePeer, ClientHelloWithoutTransportParametersFailsWithMissingExtension) {
+  Net n(sim_config(1), with_tls(sim_config(9), tls_without_transport_parameters()));
+  ASSERT_TRUE(n.server.endpoint().listen(test_server_tls()));
+  core::Connection* c = dial(n.net, n.client, n.server);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->handshake_completed());
+  ASSERT_TRUE(c->is_closed());
+  EXPECT_TRUE(c->close_info().remote);
+  EXPECT_EQ(c->close_info().kind, CloseInfo::Kind::transport);
+  EXPECT_EQ(c->close_info().code, kMissingExtension);
+  ASSERT_EQ(n.server_closes.size(), 1u);
+  EXPECT_EQ(n.server_closes[0].code, kMissingExtension);
+  EXPECT_FALSE(n.server_closes[0].remote);
+  expect_server_still_serves(n);
+}
+
+TEST(SimHostilePeer, EncryptedExtensionsWithoutTransportParametersFailOnTheClient) {
+  Net n(with_tls(sim_config(1), tls_without_transport_parameters()), sim_config(9));
+  ASSERT_TRUE(n.server.endpoint().listen(test_server_tls()));
+  core::Connection* c = dial(n.net, n.client, n.server);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->handshake_completed());
+  ASSERT_TRUE(c->is_closed());
+  EXPECT_FALSE(c->close_info().remote);
+  EXPECT_EQ(c->close_info().code, kMissingExtension);
+  ASSERT_TRUE(n.net.run_until([&] { return !n.server_closes.empty(); }, 10s));
+  EXPECT_TRUE(n.server_closes[0].remote);
+  EXPECT_EQ(n.server_closes[0].code, kMissingExtension);
+  // The client endpoint still dials a well-behaved server.
+  SimNode& good = n.net.add_node(sim_address(4, 443), sim_config(5));
+  ASSERT_TRUE(good.endpoint().listen(test_server_tls()));
+  core::Connection* ok = dial(n.net, n.client, good);
+  ASSERT_NE(ok, nullptr);
+  EXPECT_TRUE(ok->handshake_completed());
+}
+
+TEST(SimHostilePeer, EmptyDatagramsTravelBothWaysAndCanBeEchoed) {
+  Net n(sim_config(1), sim_config(9));
+  ASSERT_TRUE(n.server.endpoint().listen(test_server_tls()));
+  EchoServer echo(n.net, n.server);
+  std::size_t echoed = 0;
+  n.server.on_event = [&](core::Connection& conn, const ConnectionEvent& ev) {
+    if (ev.type == ConnectionEvent::Type::datagram_received) {
+      while (auto d = conn.receive_datagram()) {
+        // An application that echoes datagrams: it sends back what it got, empty or not.
+        ASSERT_TRUE(conn.send_datagram(*d));
+        ++echoed;
+      }
+    }
+  };
+  std::vector<std::vector<std::uint8_t>> got;
+  n.client.on_event = [&](core::Connection& conn, const ConnectionEvent& ev) {
+    if (ev.type == ConnectionEvent::Type::datagram_received) {
+      while (auto d = conn.receive_datagram()) {
+        got.push_back(*d);
+      }
+    }
+  };
+  core::Connection* c = dial(n.net, n.client, n.server);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->handshake_completed());
+  ASSERT_TRUE(c->send_datagram({}));
+  ASSERT_TRUE(c->send_datagram(to_bytes("x")));
+  ASSERT_TRUE(c->send_datagram({}));
+  ASSERT_TRUE(n.net.run_until([&] { return got.size() == 3; }, 5s));
+  EXPECT_EQ(echoed, 3u);
+  EXPECT_TRUE(got[0].empty());
+  EXPECT_EQ(got[1], to_bytes("x"));
+  EXPECT_TRUE(got[2].empty());
+  EXPECT_FALSE(c->is_closed());
+}
+
+// Garbage in the extension: the connection fails during the handshake, the endpoint lives on.
+class SimGarbageTransportParameters : public ::testing::TestWithParam<std::vector<std::uint8_t>> {};
+
+TEST_P(SimGarbageTransportParameters, FromAClientFailTheHandshakeOnly) {
+  Net n(sim_config(1), with_tls(sim_config(9), tls_with_raw_transport_parameters(GetParam())));
+  ASSERT_TRUE(n.server.endpoint().listen(test_server_tls()));
+  core::Connection* c = dial(n.net, n.client, n.server);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->handshake_completed());
+  EXPECT_TRUE(c->is_closed());
+  expect_server_still_serves(n);
+}
+
+TEST_P(SimGarbageTransportParameters, FromAServerFailTheHandshakeOnly) {
+  Net n(with_tls(sim_config(1), tls_with_raw_transport_parameters(GetParam())), sim_config(9));
+  ASSERT_TRUE(n.server.endpoint().listen(test_server_tls()));
+  core::Connection* c = dial(n.net, n.client, n.server);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->handshake_completed());
+  EXPECT_TRUE(c->is_closed());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Bodies, SimGarbageTransportParameters,
+    ::testing::Values(std::vector<std::uint8_t>{},                  // empty: no required values
+                      std::vector<std::uint8_t>{0xff},              // truncated varint
+                      std::vector<std::uint8_t>{0x03, 0x01, 0x00},  // max_udp_payload_size 0
+                      std::vector<std::uint8_t>{0x0f, 0x00}));      // empty initial_scid
+
+}  // namespace
+}  // namespace quicreuse::test
