@@ -49,6 +49,13 @@ struct EndpointConfig {
   // set, else no qlog.
   std::optional<std::filesystem::path> qlog_dir;
   std::size_t max_connections = 10'000;
+  // Memory bound across all connections of the endpoint: stream data held in send buffers plus
+  // the growth of flow-control windows beyond their initial size (a window is memory the peer
+  // may fill). While it is used up, windows stop growing and peers get no credit for new streams
+  // until data drains; writes are never refused for it (TransportConfig::connection_send_buffer
+  // bounds them per connection). With the defaults, a peer can make the endpoint hold about
+  // max_connection_window + connection_send_buffer (19 MiB) at most.
+  std::uint64_t max_buffered_stream_data = std::uint64_t{64} * 1024 * 1024;
   // Handshaken connections waiting for async_accept; while this many wait, new connection
   // attempts are refused (CONNECTION_REFUSED). Handshakes already under way still complete.
   std::size_t accept_queue = 32;
@@ -100,6 +107,13 @@ struct EndpointStats {
   std::uint64_t connections_refused = 0;
   std::uint64_t connections_closed = 0;
   std::uint64_t connections_open = 0;
+  // Stream data held now: queued or unacknowledged on the send side, unread on the receive side.
+  std::uint64_t buffered_send_bytes = 0;
+  std::uint64_t buffered_receive_bytes = 0;
+  // Flow-control window growth beyond the initial windows, charged to max_buffered_stream_data.
+  std::uint64_t window_growth_bytes = 0;
+  std::uint64_t window_increases_refused = 0;  // refused because the budget was used up
+  std::uint64_t stream_credits_deferred = 0;   // peer stream credit held back for the budget
   std::uint64_t quic_dropped = 0;  // QUIC-looking datagrams dropped (sum of dropped_by_reason)
   // (reason, count) pairs for dropped datagrams: "empty", "unknown_connection", ...
   std::vector<std::pair<std::string, std::uint64_t>> dropped_by_reason;

@@ -30,6 +30,10 @@ struct TransportConfig {
   bool enable_datagrams = true;
   // Bytes of stream data the application may queue per stream before writes wait.
   std::size_t stream_send_buffer = std::size_t{1024} * 1024;
+  // Bytes of stream data the application may queue on all streams of one connection together
+  // (sent but not yet acknowledged, or not yet sent); past it, stream writes wait until the peer
+  // acknowledges data. This bounds what one peer that never reads can make us hold.
+  std::size_t connection_send_buffer = std::size_t{4} * 1024 * 1024;
   // Received datagrams kept until the application reads them (older ones are dropped, counted).
   std::size_t datagram_receive_queue = 128;
   // Datagrams queued for sending (a full queue rejects send_datagram with errc::queue_full).

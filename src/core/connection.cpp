@@ -118,6 +118,8 @@ struct Connection::Callbacks {
         return 0;
       }
       s->recv.append({data, len});
+      c.recv_held_ += len;
+      c.host_.buffer_budget().add_receive(len);
       if ((flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0) {
         s->fin_received = true;
       }
@@ -130,7 +132,9 @@ struct Connection::Callbacks {
                                       std::uint64_t len, void* ud, void*) noexcept {
     Connection& c = self(ud);
     if (StreamState* s = c.find_stream(id); s != nullptr) {
+      const std::size_t before = s->send.size();
       s->send.consume_to(offset + len);
+      c.release_send(before - s->send.size());
       c.emit(ConnectionEvent::Type::stream_writable, id);
     }
     return 0;
@@ -150,7 +154,9 @@ struct Connection::Callbacks {
       }
       s->closed_by_transport = true;
       s->send_closed = true;
+      const std::size_t held = s->send.size();
       s->send.clear();
+      c.release_send(held);
       c.emit(ConnectionEvent::Type::stream_readable, id);
       c.emit(ConnectionEvent::Type::stream_writable, id);
       c.maybe_erase_stream(id);
@@ -273,6 +279,13 @@ Connection::Connection(ConnectionHost& host, ConnectionParams params)
     : host_(host), params_(std::move(params)), remote_(params_.remote) {}
 
 Connection::~Connection() {
+  BufferBudget& budget = host_.buffer_budget();
+  budget.remove_send(send_held_);
+  budget.remove_receive(recv_held_);
+  budget.release_window(window_growth_);
+  if (waiting_for_budget_) {
+    budget.cancel_wait(params_.handle);
+  }
   for (const auto& cid : cids_) {
     host_.unregister_cid(params_.handle, cid);
   }
@@ -418,6 +431,11 @@ void Connection::receive(Timestamp now, const SocketAddress& remote,
   if (state_ == State::closed || state_ == State::draining) {
     return;
   }
+  if (close_pending_ && close_is_error_) {
+    // ngtcp2 failed on an earlier packet and the CONNECTION_CLOSE goes out on the next write():
+    // ngtcp2 may have left the connection half-updated, so it must not read anything more.
+    return;
+  }
   if (state_ == State::closing) {
     // RFC 9000 10.2.1: answer packets in the closing state with CONNECTION_CLOSE, with backoff.
     if (++packets_since_resend_ >= (1u << std::min(close_resends_, 10u)) &&
@@ -548,6 +566,7 @@ void Connection::write(Timestamp now, PacketSink& sink) {
     return;
   }
   if (!close_is_error_) {
+    resume_after_budget();
     if (new_token_due_) {
       new_token_due_ = false;
       auto token = make_regular_token(host_.token_key(), remote_, now);
@@ -961,18 +980,74 @@ void Connection::maybe_erase_stream(std::int64_t id) {
   if (!local && conn_ != nullptr && !is_closed()) {
     // The peer may open another stream of this kind only now that we are done with this one:
     // this bounds the state a peer can make us keep.
-    if (is_bidi(id)) {
-      ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
-    } else {
-      ngtcp2_conn_extend_max_streams_uni(conn_, 1);
-    }
-    host_.mark_dirty(params_.handle);
+    grant_stream_credit(is_bidi(id));
   }
+}
+
+void Connection::grant_stream_credit(bool bidi) {
+  BufferBudget& budget = host_.buffer_budget();
+  if (budget.exhausted()) {
+    // New streams wait while the endpoint holds all it may: the credit goes out once the budget
+    // has room again (resume_after_budget).
+    ++(bidi ? deferred_bidi_credit_ : deferred_uni_credit_);
+    budget.count_deferred_stream();
+    if (!waiting_for_budget_) {
+      waiting_for_budget_ = true;
+      budget.wait(params_.handle);
+    }
+    return;
+  }
+  if (bidi) {
+    ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
+  } else {
+    ngtcp2_conn_extend_max_streams_uni(conn_, 1);
+  }
+  host_.mark_dirty(params_.handle);
+}
+
+void Connection::resume_after_budget() {
+  if (!waiting_for_budget_ || conn_ == nullptr || is_closed()) {
+    return;
+  }
+  if (host_.buffer_budget().exhausted()) {
+    host_.buffer_budget().wait(params_.handle);  // taken by someone else meanwhile
+    return;
+  }
+  waiting_for_budget_ = false;
+  if (deferred_bidi_credit_ > 0) {
+    ngtcp2_conn_extend_max_streams_bidi(conn_, deferred_bidi_credit_);
+  }
+  if (deferred_uni_credit_ > 0) {
+    ngtcp2_conn_extend_max_streams_uni(conn_, deferred_uni_credit_);
+  }
+  deferred_bidi_credit_ = 0;
+  deferred_uni_credit_ = 0;
+}
+
+void Connection::release_send(std::uint64_t bytes) {
+  if (bytes == 0) {
+    return;
+  }
+  send_held_ -= std::min(bytes, send_held_);
+  host_.buffer_budget().remove_send(bytes);
+  if (!send_budget_waiters_.empty()) {
+    // Streams whose writes the connection budget cut short may write again.
+    for (std::int64_t id : send_budget_waiters_) {
+      emit(ConnectionEvent::Type::stream_writable, id);
+    }
+    send_budget_waiters_.clear();
+  }
+}
+
+void Connection::release_receive(std::uint64_t bytes) {
+  recv_held_ -= std::min(bytes, recv_held_);
+  host_.buffer_budget().remove_receive(bytes);
 }
 
 void Connection::discard_received(StreamState& s) {
   const std::size_t unread = s.recv.size();
   s.recv.clear();
+  release_receive(unread);
   if (unread > 0 && conn_ != nullptr) {
     // Unread bytes still count against the connection window: release them.
     ngtcp2_conn_extend_max_offset(conn_, unread);
@@ -1009,7 +1084,11 @@ std::optional<std::int64_t> Connection::accept_stream(bool bidi) {
 std::size_t Connection::send_space(const StreamState& s) const {
   const std::size_t held = s.send.size();
   const std::size_t limit = std::max<std::size_t>(1, params_.transport.stream_send_buffer);
-  return held >= limit ? 0 : limit - held;
+  const std::size_t connection_limit =
+      std::max<std::size_t>(1, params_.transport.connection_send_buffer);
+  const std::size_t connection_left =
+      send_held_ >= connection_limit ? 0 : connection_limit - static_cast<std::size_t>(send_held_);
+  return std::min(held >= limit ? 0 : limit - held, connection_left);
 }
 
 Result<std::size_t> Connection::write_stream(std::int64_t id, std::span<const std::uint8_t> data,
@@ -1033,6 +1112,15 @@ Result<std::size_t> Connection::write_stream(std::int64_t id, std::span<const st
   const std::size_t n = std::min(send_space(*s), data.size());
   if (n > 0) {
     s->send.append(data.first(n));
+    send_held_ += n;
+    host_.buffer_budget().add_send(n);
+  }
+  if (n < data.size() && send_held_ >= params_.transport.connection_send_buffer &&
+      std::find(send_budget_waiters_.begin(), send_budget_waiters_.end(), id) ==
+          send_budget_waiters_.end()) {
+    // The connection's budget, not the stream's buffer, cut this write short: this stream learns
+    // when acknowledgements on any stream make room (release_send).
+    send_budget_waiters_.push_back(id);
   }
   if (fin && n == data.size()) {
     s->fin_requested = true;
@@ -1055,6 +1143,7 @@ Result<Connection::ReadResult> Connection::read_stream(std::int64_t id, std::spa
   }
   ReadResult result;
   result.bytes = s->recv.read(out);
+  release_receive(result.bytes);
   result.fin = s->fin_received && s->recv.empty();
   if (result.bytes > 0 && !is_closed()) {
     ngtcp2_conn_extend_max_stream_offset(conn_, id, result.bytes);
@@ -1086,8 +1175,10 @@ void Connection::credit_connection(std::uint64_t bytes, Timestamp now) {
         connection_window_ < max_window) {
       const std::uint64_t target = std::min(connection_window_ * 2, max_window);
       const std::uint64_t delta = target - connection_window_;
-      if (!allow_window_increase_ || allow_window_increase_(delta)) {
+      if ((!allow_window_increase_ || allow_window_increase_(delta)) &&
+          host_.buffer_budget().try_grow_window(delta)) {
         connection_window_ = target;
+        window_growth_ += delta;
         extra = delta;
       }
     }

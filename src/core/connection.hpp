@@ -7,6 +7,7 @@
 // only record state, and work that needs the write APIs happens in write().
 #pragma once
 
+#include "core/buffer_budget.hpp"
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
@@ -96,6 +97,8 @@ class ConnectionHost {
   // Returns a scratch buffer for outgoing packets, shared by the endpoint's connections (its
   // contents are only valid during one write()).
   virtual std::vector<std::uint8_t>& tx_buffer() = 0;
+  // Returns the endpoint-wide budget for buffered stream data.
+  virtual BufferBudget& buffer_budget() = 0;
 };
 
 // ConnectionEvent is a change the application may be waiting for.
@@ -236,8 +239,15 @@ class Connection {
   void release_stream(std::int64_t id);
   // Returns the stream's state, or nullptr if unknown.
   [[nodiscard]] const StreamState* stream(std::int64_t id) const;
-  // Returns the free space of a stream's send buffer.
+  // Returns how many bytes write_stream would take now on stream s: the free space of its send
+  // buffer, within what the connection's send budget has left.
   [[nodiscard]] std::size_t send_space(const StreamState& s) const;
+  // Returns the stream bytes held for sending (unacknowledged or unsent) on every stream.
+  [[nodiscard]] std::uint64_t buffered_send() const noexcept { return send_held_; }
+  // Returns the received stream bytes the application has not read yet.
+  [[nodiscard]] std::uint64_t buffered_receive() const noexcept { return recv_held_; }
+  // Returns the connection-level receive window currently granted to the peer.
+  [[nodiscard]] std::uint64_t receive_window() const noexcept { return connection_window_; }
 
   // Queues an unreliable datagram (empty ones included: a DATAGRAM frame may carry no data).
   // Errors: errc::datagrams_disabled, errc::datagram_too_large, errc::queue_full, connection
@@ -300,6 +310,10 @@ class Connection {
   void schedule_send(StreamState& s);
   void maybe_erase_stream(std::int64_t id);
   void credit_connection(std::uint64_t bytes, Timestamp now);
+  void release_send(std::uint64_t bytes);
+  void release_receive(std::uint64_t bytes);
+  void grant_stream_credit(bool bidi);
+  void resume_after_budget();
   void discard_received(StreamState& s);
   void write_packets(Timestamp now, PacketSink& sink);
   [[nodiscard]] bool has_pending_send(const StreamState& s) const noexcept;
@@ -350,9 +364,21 @@ class Connection {
   Timestamp drain_deadline_ = Timestamp::max();
   bool stateless_reset_received_ = false;
 
-  // Connection-level flow-control auto-tuning, gated by allow_window_increase_.
+  // Connection-level flow-control auto-tuning, gated by allow_window_increase_ and the
+  // endpoint's buffer budget.
   std::function<bool(std::uint64_t)> allow_window_increase_;
   std::uint64_t connection_window_ = 0;
+  std::uint64_t window_growth_ = 0;  // beyond the initial window, charged to the budget
+
+  // Memory bounds: bytes held on the send side (bounded by connection_send_buffer) and unread on
+  // the receive side (bounded by the window); streams whose write was cut short by the
+  // connection's send budget; peer stream credit deferred while the endpoint budget is exhausted.
+  std::uint64_t send_held_ = 0;
+  std::uint64_t recv_held_ = 0;
+  std::vector<std::int64_t> send_budget_waiters_;
+  std::uint64_t deferred_bidi_credit_ = 0;
+  std::uint64_t deferred_uni_credit_ = 0;
+  bool waiting_for_budget_ = false;
   std::uint64_t consumed_since_update_ = 0;
   Timestamp last_window_update_ = Timestamp::min();
 

@@ -67,7 +67,8 @@ Endpoint::Endpoint(EndpointConfig config, Rng& rng, SocketAddress local)
       rng_(rng),
       local_(local),
       index_(random_sip_key(rng)),
-      reset_limiter_(config_.stateless_resets_per_second, config_.stateless_reset_burst) {
+      reset_limiter_(config_.stateless_resets_per_second, config_.stateless_reset_burst),
+      budget_(config_.max_buffered_stream_data) {
   config_.cid_length = std::clamp<std::size_t>(config_.cid_length, 4, kMaxCidLength);
 }
 
@@ -382,6 +383,9 @@ DatagramOutcome Endpoint::send_stateless_reset(Timestamp now, const DatagramInfo
 void Endpoint::flush(Timestamp now, PacketSink& sink, EndpointObserver& observer) {
   // Observers may make connections dirty again (by reading or writing); a bounded number of
   // rounds keeps a misbehaving observer from looping forever.
+  for (const ConnectionHandle handle : budget_.take_wakeups()) {
+    mark_dirty(handle);  // the connection resumes what waited for budget in its write()
+  }
   for (int round = 0; round < 16 && !dirty_.empty(); ++round) {
     std::vector<ConnectionHandle> batch;
     batch.swap(dirty_);

@@ -102,6 +102,9 @@ struct EndpointConfig {
   TransportConfig transport;
   std::size_t cid_length = 16;  // our SCID length, for every connection (D13); 4..20
   std::size_t max_connections = 10'000;
+  // Endpoint-wide budget for stream data held in send buffers plus window growth beyond the
+  // initial windows (see BufferBudget).
+  std::uint64_t max_buffered_stream_data = std::uint64_t{64} * 1024 * 1024;
   // Handshaken server connections not yet accepted; while this many wait, new Initials are
   // refused with CONNECTION_REFUSED.
   std::size_t accept_queue = 32;
@@ -208,6 +211,7 @@ class Endpoint final : public ConnectionHost {
   const StaticKey& token_key() const override { return config_.token_key; }
   std::size_t cid_length() const override { return config_.cid_length; }
   std::vector<std::uint8_t>& tx_buffer() override { return tx_buffer_; }
+  BufferBudget& buffer_budget() override { return budget_; }
 
  private:
   DatagramOutcome drop(DropReason reason) noexcept;
@@ -254,6 +258,7 @@ class Endpoint final : public ConnectionHost {
   std::vector<std::uint8_t> tx_buffer_;
   // Stateless responses (resets, Version Negotiation) share one rate limit.
   TokenBucket reset_limiter_;
+  BufferBudget budget_;  // outlives connections_ (cleared first in the destructor)
   EndpointStats stats_;
 };
 

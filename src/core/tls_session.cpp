@@ -47,36 +47,56 @@ int verify_callback(gnutls_session_t session) {
   return conn == nullptr ? GNUTLS_E_CERTIFICATE_ERROR : conn->on_verify_peer();
 }
 
-// Runs before GnuTLS processes a ClientHello. A ClientHello without QUIC transport parameters
-// ends the handshake with missing_extension (CRYPTO_ERROR 0x16d, RFC 9001 8.2); one whose lengths
-// do not add up with decode_error. Otherwise the connection picks identity and ALPNs.
-int client_hello_hook(gnutls_session_t session, unsigned /*htype*/, unsigned /*when*/,
-                      unsigned /*incoming*/, const gnutls_datum_t* msg) {
-  Connection* conn = connection_of(session);
-  if (conn == nullptr || msg == nullptr) {
-    return GNUTLS_E_INTERNAL_ERROR;
-  }
-  ClientHelloSummary hello = parse_client_hello_message({msg->data, msg->size});
+// A ClientHello without QUIC transport parameters ends the handshake with missing_extension
+// (CRYPTO_ERROR 0x16d, RFC 9001 8.2); one whose lengths do not add up with decode_error.
+// Otherwise the connection picks identity and ALPNs.
+int check_client_hello(Connection& conn, const gnutls_datum_t& msg) {
+  ClientHelloSummary hello = parse_client_hello_message({msg.data, msg.size});
   if (!hello.well_formed) {
     return GNUTLS_E_UNEXPECTED_PACKET_LENGTH;
   }
   if (!hello.has_quic_transport_parameters) {
     return GNUTLS_E_MISSING_EXTENSION;
   }
-  return conn->on_client_hello(std::move(hello.info));
+  return conn.on_client_hello(std::move(hello.info));
 }
 
-// Runs before GnuTLS processes the server's EncryptedExtensions: the same rule on the client.
-int encrypted_extensions_hook(gnutls_session_t /*session*/, unsigned /*htype*/, unsigned /*when*/,
-                              unsigned /*incoming*/, const gnutls_datum_t* msg) {
-  if (msg == nullptr) {
-    return GNUTLS_E_INTERNAL_ERROR;
-  }
-  const ExtensionsSummary ee = parse_encrypted_extensions({msg->data, msg->size});
+// The same rule for the server's EncryptedExtensions, on the client.
+int check_encrypted_extensions(const gnutls_datum_t& msg) {
+  const ExtensionsSummary ee = parse_encrypted_extensions({msg.data, msg.size});
   if (!ee.well_formed) {
     return GNUTLS_E_UNEXPECTED_PACKET_LENGTH;
   }
   return ee.has_quic_transport_parameters ? 0 : GNUTLS_E_MISSING_EXTENSION;
+}
+
+// Runs before GnuTLS processes any handshake message it receives (GnuTLS keeps one hook per
+// session, so one function serves every message type):
+// - ClientHello (server) and EncryptedExtensions (client): the checks above;
+// - KeyUpdate: QUIC forbids the TLS KeyUpdate message (RFC 9001 6: keys change with the key
+//   phase bit); GnuTLS would re-key and hand ngtcp2 a second set of 1-RTT keys, which ngtcp2 0.12
+//   asserts against. It ends the connection with unexpected_message (CRYPTO_ERROR 0x10a).
+int handshake_hook(gnutls_session_t session, unsigned htype, unsigned /*when*/, unsigned incoming,
+                   const gnutls_datum_t* msg) {
+  if (incoming == 0) {
+    return 0;
+  }
+  Connection* conn = connection_of(session);
+  if (conn == nullptr || msg == nullptr) {
+    return GNUTLS_E_INTERNAL_ERROR;
+  }
+  switch (htype) {
+    case GNUTLS_HANDSHAKE_CLIENT_HELLO:
+      return conn->role() == Role::server ? check_client_hello(*conn, *msg)
+                                          : GNUTLS_E_UNEXPECTED_PACKET;
+    case GNUTLS_HANDSHAKE_ENCRYPTED_EXTENSIONS:
+      return conn->role() == Role::client ? check_encrypted_extensions(*msg)
+                                          : GNUTLS_E_UNEXPECTED_PACKET;
+    case GNUTLS_HANDSHAKE_KEY_UPDATE:
+      return GNUTLS_E_UNEXPECTED_PACKET;
+    default:
+      return 0;
+  }
 }
 
 int set_alpns(gnutls_session_t session, const std::vector<std::string>& alpns) {
@@ -122,6 +142,7 @@ Result<TlsSessionPtr> new_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_r
     return fail(errc::tls_configuration);
   }
   gnutls_session_set_ptr(raw, conn_ref);
+  gnutls_handshake_set_hook_function(raw, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_PRE, handshake_hook);
   return session;
 }
 
@@ -174,8 +195,6 @@ Result<TlsSessionPtr> make_client_session(const ClientTlsContext& context,
     return session;
   }
   gnutls_session_t s = session->get();
-  gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_ENCRYPTED_EXTENSIONS, GNUTLS_HOOK_PRE,
-                                     encrypted_extensions_hook);
   if (int rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, context.credentials.get());
       rv < 0) {
     return fail(gnutls_error(rv));
@@ -212,8 +231,6 @@ Result<TlsSessionPtr> make_server_session(const TlsServerConfig& config,
       return fail(gnutls_error(rv));
     }
   }
-  gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE,
-                                     client_hello_hook);
   return session;
 }
 

@@ -42,7 +42,8 @@ Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(
 
 // Creates a client session wired to ngtcp2 through conn_ref (which must outlive the session).
 // The handshake fails with missing_extension if the server's EncryptedExtensions lacks QUIC
-// transport parameters.
+// transport parameters; a TLS KeyUpdate message from the peer (forbidden in QUIC) fails the
+// connection with unexpected_message, on both sides.
 // The session's verify function calls Connection::on_verify_peer through conn_ref when the
 // config has a verify_server callback.
 Result<TlsSessionPtr> make_client_session(const ClientTlsContext& context,

@@ -26,6 +26,7 @@ core::EndpointConfig core_config_of(const EndpointConfig& config) {
   c.cid_length = config.connection_id_length;
   c.max_connections = config.max_connections;
   c.accept_queue = config.accept_queue;
+  c.max_buffered_stream_data = config.max_buffered_stream_data;
   std::optional<std::filesystem::path> qlog_dir = config.qlog_dir;
   if (!qlog_dir) {
     // Read once per endpoint creation; nothing in the library modifies the environment.
@@ -294,6 +295,12 @@ EndpointStats Endpoint::stats() const {
   out.connections_refused = s.connections_refused;
   out.connections_closed = s.connections_closed;
   out.connections_open = state_->core_endpoint->connection_count();
+  const core::BufferBudget& budget = state_->core_endpoint->buffer_budget();
+  out.buffered_send_bytes = budget.send_bytes();
+  out.buffered_receive_bytes = budget.receive_bytes();
+  out.window_growth_bytes = budget.window_growth();
+  out.window_increases_refused = budget.window_growth_refused();
+  out.stream_credits_deferred = budget.deferred_streams();
   static constexpr const char* kReasons[] = {"open",
                                              "transport",
                                              "application",

@@ -17,7 +17,10 @@ using asio::use_awaitable;
 using asio::experimental::as_tuple;
 
 namespace {
-constexpr std::size_t kEchoBuffer = std::size_t{256} * 1024;
+// Per-stream buffers of the echo server: small, since a peer may open hundreds of streams.
+constexpr std::size_t kEchoBuffer = std::size_t{16} * 1024;
+// The client side reads whole echoes: one larger buffer per stream it opens itself.
+constexpr std::size_t kReadBuffer = std::size_t{256} * 1024;
 }  // namespace
 
 asio::awaitable<void> echo_stream(Stream stream) {
@@ -73,7 +76,7 @@ asio::awaitable<void> echo_server(std::shared_ptr<Listener> listener, Output out
 }
 
 asio::awaitable<std::error_code> read_to_end(Stream& stream, std::vector<std::uint8_t>& out) {
-  std::vector<std::uint8_t> buf(kEchoBuffer);
+  std::vector<std::uint8_t> buf(kReadBuffer);
   for (;;) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
     if (ec == asio::error::eof) {

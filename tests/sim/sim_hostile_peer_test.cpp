@@ -36,20 +36,8 @@ core::EndpointConfig with_tls(core::EndpointConfig config, core::QuicTlsConfigur
   return config;
 }
 
-// Dials from node to server and runs until the connection completed its handshake or closed.
 core::Connection* dial(SimNetwork& net, SimNode& node, const SimNode& server) {
-  auto h = node.endpoint().connect(net.now(), server.address(), test_client_tls());
-  EXPECT_TRUE(h.has_value());
-  if (!h) {
-    return nullptr;
-  }
-  EXPECT_TRUE(net.run_until(
-      [&] {
-        core::Connection* c = node.endpoint().find(*h);
-        return c == nullptr || c->handshake_completed() || c->is_closed();
-      },
-      20s));
-  return node.endpoint().find(*h);
+  return dial_and_wait(net, node, server, test_client_tls());
 }
 
 // A well-behaved client on its own node completes a handshake with server.
@@ -131,6 +119,46 @@ TEST(SimHostilePeer, EmptyDatagramsTravelBothWaysAndCanBeEchoed) {
   EXPECT_EQ(got[1], to_bytes("x"));
   EXPECT_TRUE(got[2].empty());
   EXPECT_FALSE(c->is_closed());
+}
+
+// RFC 9001 6: a TLS KeyUpdate message is a connection error (unexpected_message, alert 10).
+constexpr std::uint64_t kUnexpectedMessage = 0x10a;
+// KeyUpdate(update_not_requested): type 24, length 1, request_update 0. Static: ngtcp2 keeps a
+// pointer to submitted crypto data until it is acknowledged.
+constexpr std::uint8_t kKeyUpdate[] = {24, 0, 0, 1, 0};
+
+TEST(SimHostilePeer, ATlsKeyUpdateMessageEndsTheConnectionWithUnexpectedMessage) {
+  for (const bool hostile_client : {true, false}) {
+    SCOPED_TRACE(hostile_client ? "hostile client" : "hostile server");
+    Net n(sim_config(1), sim_config(9));
+    ASSERT_TRUE(n.server.endpoint().listen(test_server_tls()));
+    std::vector<core::ConnectionHandle> accepted;
+    n.server.on_incoming_cb = [&] {
+      while (auto h = n.server.endpoint().accept()) {
+        accepted.push_back(*h);
+      }
+    };
+    core::Connection* c = dial(n.net, n.client, n.server);
+    ASSERT_NE(c, nullptr);
+    ASSERT_TRUE(c->handshake_completed());
+    ASSERT_TRUE(n.net.run_until([&] { return accepted.size() == 1; }, 5s));
+    core::Connection* s = n.server.endpoint().find(accepted[0]);
+    ASSERT_NE(s, nullptr);
+    core::Connection& hostile = hostile_client ? *c : *s;
+    core::Connection& victim = hostile_client ? *s : *c;
+    SimNode& hostile_node = hostile_client ? n.client : n.server;
+    ASSERT_EQ(ngtcp2_conn_submit_crypto_data(hostile.native(), NGTCP2_CRYPTO_LEVEL_APPLICATION,
+                                             kKeyUpdate, sizeof kKeyUpdate),
+              0);
+    hostile_node.endpoint().mark_dirty(hostile.handle());
+    ASSERT_TRUE(n.net.run_until([&] { return victim.is_closed(); }, 5s));
+    EXPECT_FALSE(victim.close_info().remote);
+    EXPECT_EQ(victim.close_info().code, kUnexpectedMessage);
+    ASSERT_TRUE(n.net.run_until([&] { return hostile.is_closed(); }, 5s));
+    EXPECT_TRUE(hostile.close_info().remote);
+    EXPECT_EQ(hostile.close_info().code, kUnexpectedMessage);
+    expect_server_still_serves(n);
+  }
 }
 
 // Garbage in the extension: the connection fails during the handshake, the endpoint lives on.

@@ -91,6 +91,23 @@ EchoServer::EchoServer(SimNetwork& n, SimNode& nd) : net(n), node(nd) {
   };
 }
 
+core::Connection* dial_and_wait(SimNetwork& net, SimNode& client, const SimNode& server,
+                                std::shared_ptr<const core::ClientTlsContext> tls, Duration limit) {
+  auto h = client.endpoint().connect(net.now(), server.address(), std::move(tls));
+  EXPECT_TRUE(h.has_value());
+  if (!h) {
+    return nullptr;
+  }
+  const bool settled = net.run_until(
+      [&] {
+        core::Connection* c = client.endpoint().find(*h);
+        return c == nullptr || c->handshake_completed() || c->is_closed();
+      },
+      limit);
+  EXPECT_TRUE(settled);
+  return settled ? client.endpoint().find(*h) : nullptr;
+}
+
 std::shared_ptr<const TlsServerConfig> test_server_tls(std::vector<std::string> alpns) {
   auto identity = TlsIdentity::self_signed({"localhost"});
   EXPECT_TRUE(identity.has_value());

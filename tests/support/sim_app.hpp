@@ -54,6 +54,12 @@ struct EchoServer {
   std::set<std::pair<core::ConnectionHandle, std::int64_t>> echoed;
 };
 
+// Dials server from client and runs the network until the handshake completed or failed; returns
+// the client connection (nullptr if it is gone or the handshake did not settle within limit).
+core::Connection* dial_and_wait(SimNetwork& net, SimNode& client, const SimNode& server,
+                                std::shared_ptr<const core::ClientTlsContext> tls,
+                                Duration limit = std::chrono::seconds(20));
+
 // Returns a server TLS configuration with a fresh self-signed identity and the given ALPNs.
 std::shared_ptr<const TlsServerConfig> test_server_tls(std::vector<std::string> alpns = {"echo/1"});
 // Returns a client TLS context that skips verification and offers alpns.
