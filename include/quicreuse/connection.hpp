@@ -120,6 +120,7 @@ class Connection {
 
   // Closes the connection with an application error code and reason; a CONNECTION_CLOSE goes out
   // after data already queued, and pending operations complete with errc::connection_closed.
+  // A reason longer than 512 bytes is cut (at a UTF-8 boundary) so that it fits one packet.
   // Idempotent.
   void close(std::uint64_t code = 0, std::string_view reason = {});
 

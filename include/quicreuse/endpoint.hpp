@@ -153,7 +153,10 @@ class Endpoint {
   using executor_type = asio::any_io_executor;
 
   // Binds a UDP socket to local (IPv6 sockets are v6-only) and starts receiving.
-  // Errors: the bind's system error (e.g. std::errc::address_in_use), errc::invalid_argument.
+  // Errors: the bind's system error (e.g. std::errc::address_in_use), errc::invalid_argument
+  // (a config value out of range: connection ID length outside 4..20, no connections allowed,
+  // transport windows of 2^62 or more, stream limits above 2^60, timeouts negative or over a
+  // year, empty send buffers).
   static Result<Endpoint> bind(const executor_type& executor, const asio::ip::udp::endpoint& local,
                                EndpointConfig config = {});
   // Takes an open, bound socket and starts receiving on it. Errors: errc::invalid_argument when

@@ -1,5 +1,7 @@
 #include "core/connection.hpp"
 
+#include "core/transport_limits.hpp"
+
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include <algorithm>
@@ -15,6 +17,8 @@ constexpr std::size_t kMaxPacketsPerWrite = 64;
 constexpr std::uint64_t kMaxDatagramFrameSize = 65535;
 // Closing: resend CONNECTION_CLOSE at most this often in reply to incoming packets.
 constexpr std::uint32_t kMaxCloseResends = 16;
+// Longest CONNECTION_CLOSE reason phrase we send (a packet must hold it).
+constexpr std::size_t kMaxCloseReason = 512;
 // ngtcp2's window auto-tuning rule: grow when a window's worth was consumed within 2 RTTs.
 constexpr std::uint64_t kWindowRttFactor = 2;
 
@@ -23,6 +27,33 @@ bool is_bidi(std::int64_t id) noexcept {
 }
 bool is_client_initiated(std::int64_t id) noexcept {
   return (id & 0x1) == 0;
+}
+
+// The connection whose packets ngtcp2_conn_read_pkt is processing on this thread: ngtcp2's
+// decrypt callback has no user data, and the frame guard runs there (see Callbacks::decrypt).
+thread_local Connection* receiving = nullptr;
+
+class ReceivingScope {
+ public:
+  explicit ReceivingScope(Connection* c) : previous_(receiving) { receiving = c; }
+  ReceivingScope(const ReceivingScope&) = delete;
+  ReceivingScope& operator=(const ReceivingScope&) = delete;
+  ReceivingScope(ReceivingScope&&) = delete;
+  ReceivingScope& operator=(ReceivingScope&&) = delete;
+  ~ReceivingScope() { receiving = previous_; }
+
+ private:
+  Connection* previous_;
+};
+
+// A reason phrase that does not fit one packet would make ngtcp2 write no CONNECTION_CLOSE at
+// all: keep at most kMaxCloseReason bytes, cut at a UTF-8 character boundary.
+std::string truncate_reason(std::string_view reason) {
+  std::size_t n = std::min(reason.size(), kMaxCloseReason);
+  while (n > 0 && n < reason.size() && (static_cast<unsigned char>(reason[n]) & 0xc0) == 0x80) {
+    --n;
+  }
+  return std::string(reason.substr(0, n));
 }
 
 template <class F>
@@ -43,6 +74,27 @@ struct Connection::Callbacks {
 
   static void rand(std::uint8_t* dest, std::size_t len, const ngtcp2_rand_ctx* ctx) noexcept {
     static_cast<Rng*>(ctx->native_handle)->fill({dest, len});
+  }
+
+  // Decrypts a packet, then lets the frame guard screen a 1-RTT payload before ngtcp2 parses it;
+  // a dropped packet is reported as undecryptable (ngtcp2 discards it silently).
+  static int decrypt(std::uint8_t* dest, const ngtcp2_crypto_aead* aead,
+                     const ngtcp2_crypto_aead_ctx* aead_ctx, const std::uint8_t* ciphertext,
+                     std::size_t ciphertext_length, const std::uint8_t* nonce,
+                     std::size_t nonce_length, const std::uint8_t* aad,
+                     std::size_t aad_length) noexcept {
+    const int rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertext_length,
+                                            nonce, nonce_length, aad, aad_length);
+    Connection* c = receiving;
+    const bool short_header = aad_length > 0 && (aad[0] & 0x80) == 0;
+    if (rv != 0 || c == nullptr || !short_header || ciphertext_length < aead->max_overhead) {
+      return rv;
+    }
+    const bool handshake_pending = c->params_.role == Role::client && !c->post_handshake_;
+    const std::span<std::uint8_t> plaintext(dest, ciphertext_length - aead->max_overhead);
+    return c->frame_guard_.inspect(plaintext, handshake_pending) == PeerFrameGuard::Verdict::drop
+               ? NGTCP2_ERR_DECRYPT
+               : 0;
   }
 
   static int get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
@@ -81,6 +133,10 @@ struct Connection::Callbacks {
       }
       c.alpn_ = selected_alpn(c.tls_.get());
       c.peer_chain_ = peer_chain(c.tls_.get());
+      if (const ngtcp2_transport_params* tp = ngtcp2_conn_get_remote_transport_params(c.conn_);
+          tp != nullptr && tp->preferred_address_present != 0) {
+        c.frame_guard_.note_sequence(1);  // the preferred address's connection ID
+      }
       if (c.params_.role == Role::server) {
         // The client has our SCID now: stop routing its initial DCID to us (D13).
         c.host_.unregister_cid(c.params_.handle, c.params_.client_initial_dcid);
@@ -130,14 +186,16 @@ struct Connection::Callbacks {
 
   static int acked_stream_data_offset(ngtcp2_conn*, std::int64_t id, std::uint64_t offset,
                                       std::uint64_t len, void* ud, void*) noexcept {
-    Connection& c = self(ud);
-    if (StreamState* s = c.find_stream(id); s != nullptr) {
-      const std::size_t before = s->send.size();
-      s->send.consume_to(offset + len);
-      c.release_send(before - s->send.size());
-      c.emit(ConnectionEvent::Type::stream_writable, id);
-    }
-    return 0;
+    return guarded([&] {
+      Connection& c = self(ud);
+      if (StreamState* s = c.find_stream(id); s != nullptr) {
+        const std::size_t before = s->send.size();
+        s->send.consume_to(offset + len);
+        c.release_send(before - s->send.size());
+        c.emit(ConnectionEvent::Type::stream_writable, id);
+      }
+      return 0;
+    });
   }
 
   static int stream_close(ngtcp2_conn*, std::uint32_t flags, std::int64_t id,
@@ -223,10 +281,13 @@ struct Connection::Callbacks {
   static int dcid_status(ngtcp2_conn*, int type, std::uint64_t, const ngtcp2_cid*,
                          const std::uint8_t* token, void* ud) noexcept {
     return guarded([&] {
+      Connection& c = self(ud);
+      if (type == NGTCP2_CONNECTION_ID_STATUS_TYPE_ACTIVATE) {
+        c.post_handshake_ = true;  // a client's first activation is its post-handshake transition
+      }
       if (token == nullptr) {
         return 0;
       }
-      Connection& c = self(ud);
       ResetToken t;
       std::memcpy(t.bytes.data(), token, t.bytes.size());
       if (type == NGTCP2_CONNECTION_ID_STATUS_TYPE_ACTIVATE) {
@@ -299,6 +360,9 @@ Connection::~Connection() {
 
 Result<void> Connection::init() {
   const TransportConfig& tc = params_.transport;
+  if (!valid_transport_config(tc) || params_.local.empty() || params_.remote.empty()) {
+    return fail(errc::invalid_argument);  // ngtcp2 would assert on these
+  }
   ngtcp2_callbacks cb{};
   if (params_.role == Role::client) {
     cb.client_initial = ngtcp2_crypto_client_initial_cb;
@@ -309,7 +373,7 @@ Result<void> Connection::init() {
   }
   cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
   cb.encrypt = ngtcp2_crypto_encrypt_cb;
-  cb.decrypt = ngtcp2_crypto_decrypt_cb;
+  cb.decrypt = Callbacks::decrypt;
   cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
   cb.update_key = ngtcp2_crypto_update_key_cb;
   cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
@@ -451,6 +515,7 @@ void Connection::receive(Timestamp now, const SocketAddress& remote,
   SocketAddress remote_copy = remote;
   ngtcp2_path path{local_copy.as_ngtcp2(), remote_copy.as_ngtcp2(), nullptr};
   ngtcp2_pkt_info pi{};
+  const ReceivingScope scope(this);
   const int rv =
       ngtcp2_conn_read_pkt(conn_, &path, &pi, datagram.data(), datagram.size(), to_ngtcp2(now));
   if (rv != 0) {
@@ -859,6 +924,12 @@ Timestamp Connection::expiry() const {
     return drain_deadline_;
   }
   Timestamp t = from_ngtcp2(ngtcp2_conn_get_expiry(conn_));
+  if (t <= expiry_handled_) {
+    // ngtcp2 0.12 reports some timers as due at exactly the time they were handled (it removes a
+    // retired connection ID only once retired + PTO is strictly past): ask again a nanosecond
+    // later, or a driver whose clock did not move (a simulator, a coarse clock) spins forever.
+    t = expiry_handled_ + Duration(1);
+  }
   if (close_pending_) {
     t = std::min(t, close_linger_deadline_);
   }
@@ -873,6 +944,7 @@ void Connection::handle_expiry(Timestamp now) {
   if (state_ == State::closed) {
     return;
   }
+  expiry_handled_ = std::max(expiry_handled_, now);
   if (state_ == State::closing || state_ == State::draining) {
     if (now >= drain_deadline_) {
       state_ = State::closed;
@@ -1299,7 +1371,7 @@ void Connection::close(std::uint64_t app_code, std::string_view reason) {
   if (is_closed() || conn_ == nullptr) {
     return;
   }
-  close_reason_.assign(reason);
+  close_reason_ = truncate_reason(reason);
   ngtcp2_connection_close_error_set_application_error(
       &pending_close_, app_code, reinterpret_cast<const std::uint8_t*>(close_reason_.data()),
       close_reason_.size());
@@ -1317,7 +1389,7 @@ void Connection::close_transport(std::uint64_t code, std::string_view reason) {
   if (is_closed() || conn_ == nullptr) {
     return;
   }
-  close_reason_.assign(reason);
+  close_reason_ = truncate_reason(reason);
   ngtcp2_connection_close_error_set_transport_error(
       &pending_close_, code, reinterpret_cast<const std::uint8_t*>(close_reason_.data()),
       close_reason_.size());

@@ -11,6 +11,7 @@
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
+#include "core/peer_frame_guard.hpp"
 #include "core/rng.hpp"
 #include "core/socket_address.hpp"
 #include "core/time.hpp"
@@ -246,6 +247,8 @@ class Connection {
   [[nodiscard]] std::uint64_t buffered_send() const noexcept { return send_held_; }
   // Returns the received stream bytes the application has not read yet.
   [[nodiscard]] std::uint64_t buffered_receive() const noexcept { return recv_held_; }
+  // Returns the guard that screens the peer's frames (counters for tests and statistics).
+  [[nodiscard]] const PeerFrameGuard& frame_guard() const noexcept { return frame_guard_; }
   // Returns the connection-level receive window currently granted to the peer.
   [[nodiscard]] std::uint64_t receive_window() const noexcept { return connection_window_; }
 
@@ -382,7 +385,14 @@ class Connection {
   std::uint64_t consumed_since_update_ = 0;
   Timestamp last_window_update_ = Timestamp::min();
 
+  // Frames from the peer that ngtcp2 0.12 must not see (see PeerFrameGuard); post_handshake_ is
+  // set when a client makes ngtcp2's post-handshake transition (its first write after the TLS
+  // handshake), which ngtcp2 reports by activating the first connection ID.
+  PeerFrameGuard frame_guard_;
+  bool post_handshake_ = false;
+
   Timestamp last_receive_{};
+  Timestamp expiry_handled_ = Timestamp::min();  // the latest handle_expiry() time
   std::uint64_t bytes_sent_ = 0;
   std::uint64_t bytes_received_ = 0;
   std::uint64_t packets_sent_ = 0;

@@ -56,6 +56,8 @@ std::string_view to_string(DropReason reason) noexcept {
       return "reset_too_small";
     case DropReason::connection_init_failed:
       return "connection_init_failed";
+    case DropReason::invalid_address:
+      return "invalid_address";
     case DropReason::count_:
       break;
   }
@@ -94,6 +96,9 @@ Result<void> Endpoint::listen(
 
 Result<ConnectionHandle> Endpoint::connect(Timestamp now, const SocketAddress& remote,
                                            std::shared_ptr<const ClientTlsContext> tls) {
+  if (remote.empty() || (remote.family() != AF_INET && remote.family() != AF_INET6)) {
+    return fail(errc::invalid_argument);
+  }
   if (remote.family() != local_.family()) {
     return fail(errc::address_family_mismatch);
   }
@@ -148,6 +153,9 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
                                           PacketSink& sink) {
   ++stats_.datagrams_received;
   stats_.bytes_received += datagram.size();
+  if (remote.family() != local_.family() || (!local_.is_v4() && !local_.is_v6())) {
+    return drop(DropReason::invalid_address);  // ngtcp2 needs IPv4 or IPv6 addresses
+  }
   const DatagramInfo info = classify_datagram(datagram, config_.cid_length);
   switch (info.kind) {
     case DatagramKind::empty:
@@ -262,15 +270,24 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   }
   if (!validated && config_.verify_source_address && config_.verify_source_address(remote)) {
     // Stateless Retry: the client proves it owns its address before we keep any state.
-    const ConnectionId scid = new_cid();
-    auto retry_token = make_retry_token(config_.token_key, hd.version, remote, scid,
-                                        ConnectionId::from(hd.dcid), now);
+    // ngtcp2_crypto_write_retry asserts a non-empty token and a Retry SCID that differs from the
+    // client's DCID (possible by chance with short connection IDs).
+    const ConnectionId client_dcid = ConnectionId::from(hd.dcid);
+    ConnectionId scid = new_cid();
+    while (scid == client_dcid) {
+      scid = new_cid();
+    }
+    auto retry_token =
+        make_retry_token(config_.token_key, hd.version, remote, scid, client_dcid, now);
+    if (retry_token.empty()) {
+      return drop(DropReason::invalid_initial);
+    }
     std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buf{};
     const ngtcp2_cid retry_cid = scid.to_ngtcp2();
     const ngtcp2_ssize n =
         ngtcp2_crypto_write_retry(buf.data(), buf.size(), hd.version, &hd.scid, &retry_cid,
                                   &hd.dcid, retry_token.data(), retry_token.size());
-    if (retry_token.empty() || n <= 0) {
+    if (n <= 0) {
       return drop(DropReason::invalid_initial);
     }
     sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n));

@@ -48,7 +48,8 @@ enum class DropReason {
   reset_rate_limited,  // stateless reset not sent: rate limit
   reset_too_small,     // stateless reset not sent: the packet was too small
   connection_init_failed,
-  count_,  // number of reasons
+  invalid_address,  // the sender's address family is not the socket's (IPv4 or IPv6)
+  count_,           // number of reasons
 };
 std::string_view to_string(DropReason reason) noexcept;
 

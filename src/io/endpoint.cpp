@@ -1,4 +1,5 @@
 // Endpoint (public handle).
+#include "core/transport_limits.hpp"
 #include "io/endpoint_state.hpp"
 #include "io/qlog_file.hpp"
 
@@ -63,7 +64,7 @@ std::error_code normalize(std::error_code ec) {
 
 bool valid_config(const EndpointConfig& config) {
   return config.connection_id_length >= 4 && config.connection_id_length <= 20 &&
-         config.max_connections > 0;
+         config.max_connections > 0 && core::valid_transport_config(config.transport);
 }
 
 }  // namespace

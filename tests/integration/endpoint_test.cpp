@@ -137,6 +137,26 @@ TEST_P(EndpointIntegration, BindingAnAddressInUseFailsCleanly) {
   EXPECT_TRUE(second.error() == std::errc::address_in_use) << second.error().message();
 }
 
+TEST_P(EndpointIntegration, TransportValuesNgtcp2CannotEncodeAreRefusedAtBind) {
+  // Each of these would reach an ngtcp2 assertion when a connection is created.
+  std::vector<EndpointConfig> bad(6);
+  bad[0].transport.max_stream_window = std::uint64_t{1} << 62;
+  bad[1].transport.initial_connection_window = ~std::uint64_t{0};
+  bad[2].transport.max_incoming_bidi_streams = (std::uint64_t{1} << 60) + 1;
+  bad[3].transport.max_idle_timeout = std::chrono::milliseconds(-1);
+  bad[4].transport.keep_alive_period = std::chrono::hours(24 * 366);
+  bad[5].transport.connection_send_buffer = 0;
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    auto ep = Endpoint::bind(io.get_executor(), loopback(v6()), bad[i]);
+    ASSERT_FALSE(ep) << i;
+    EXPECT_EQ(ep.error(), make_error_code(errc::invalid_argument)) << i;
+  }
+  EndpointConfig edge;
+  edge.transport.max_stream_window = (std::uint64_t{1} << 62) - 1;
+  edge.transport.max_incoming_bidi_streams = std::uint64_t{1} << 60;
+  EXPECT_TRUE(Endpoint::bind(io.get_executor(), loopback(v6()), edge));
+}
+
 TEST_P(EndpointIntegration, ListenTwiceAndAcceptWithoutListenAreErrors) {
   auto ep = Endpoint::bind(io.get_executor(), loopback(v6()));
   ASSERT_TRUE(ep);

@@ -1,8 +1,11 @@
 // Peers that break QUIC's rules: each must end its own connection cleanly (the right error on the
 // wire) while the endpoint keeps serving everyone else, and nothing may reach an ngtcp2 assertion.
-#include "rule_breaking_tls.hpp"
+#include "packet_forge.hpp"
 #include "sim_app.hpp"
 #include "sim_network.hpp"
+#include "test_tls_wiring.hpp"
+
+#include <ngtcp2/ngtcp2_crypto.h>
 
 #include <gtest/gtest.h>
 
@@ -158,6 +161,107 @@ TEST(SimHostilePeer, ATlsKeyUpdateMessageEndsTheConnectionWithUnexpectedMessage)
     EXPECT_TRUE(hostile.close_info().remote);
     EXPECT_EQ(hostile.close_info().code, kUnexpectedMessage);
     expect_server_still_serves(n);
+  }
+}
+
+// A peer whose 1-RTT packet keys the test can use to forge packets.
+core::EndpointConfig forging(core::EndpointConfig config, std::shared_ptr<OneRttKeys> keys) {
+  return with_tls(std::move(config),
+                  test_tls_wiring({TlsWiring::Parameters::normal, {}, std::move(keys)}));
+}
+
+std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>> parts) {
+  std::vector<std::uint8_t> out;
+  for (const auto& p : parts) {
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+// Sends victim a 1-RTT packet from hostile carrying frames.
+void inject_frames(Net& n, core::Connection& hostile, const OneRttKeys& keys,
+                   const core::Connection& victim, const SocketAddress& from,
+                   const SocketAddress& to, std::uint64_t pn, std::vector<std::uint8_t> frames) {
+  auto* session =
+      static_cast<gnutls_session_t>(ngtcp2_conn_get_tls_native_handle(hostile.native()));
+  ASSERT_FALSE(victim.registered_cids().empty());
+  n.net.inject(
+      from, to,
+      forge_one_rtt_packet(session, keys, victim.registered_cids().front().span(), pn, frames));
+}
+
+// ngtcp2 0.12 aborts (ngtcp2_conn_track_retired_dcid_seq: unreachable) when a sequence number it
+// retired is retired again; a peer can make it happen with NEW_CONNECTION_ID frames alone.
+TEST(SimHostilePeer, ARetiredConnectionIdSentAgainIsIgnoredNotRetiredTwice) {
+  for (const bool hostile_client : {true, false}) {
+    SCOPED_TRACE(hostile_client ? "hostile client" : "hostile server");
+    auto keys = std::make_shared<OneRttKeys>();
+    Net n(hostile_client ? sim_config(1) : forging(sim_config(1), keys),
+          hostile_client ? forging(sim_config(9), keys) : sim_config(9));
+    ASSERT_TRUE(n.server.endpoint().listen(test_server_tls()));
+    std::vector<core::ConnectionHandle> accepted;
+    n.server.on_incoming_cb = [&] {
+      while (auto h = n.server.endpoint().accept()) {
+        accepted.push_back(*h);
+      }
+    };
+    core::Connection* c = dial(n.net, n.client, n.server);
+    ASSERT_TRUE(c != nullptr && c->handshake_completed());
+    ASSERT_TRUE(n.net.run_until([&] { return accepted.size() == 1; }, 5s));
+    n.net.run_for(1s);  // the peers exchange their NEW_CONNECTION_ID frames
+    core::Connection* s = n.server.endpoint().find(accepted[0]);
+    ASSERT_NE(s, nullptr);
+    core::Connection& hostile = hostile_client ? *c : *s;
+    core::Connection& victim = hostile_client ? *s : *c;
+    const SocketAddress from = hostile_client ? n.client.address() : n.server.address();
+    const SocketAddress to = hostile_client ? n.server.address() : n.client.address();
+    // Retire everything below 10, then announce sequence number 1 again, twice.
+    inject_frames(n, hostile, *keys, victim, from, to, 1'000'000,
+                  concat({new_connection_id_frame(10, 10), ping_frame()}));
+    inject_frames(n, hostile, *keys, victim, from, to, 1'000'001,
+                  concat({new_connection_id_frame(1, 0), ping_frame()}));
+    inject_frames(n, hostile, *keys, victim, from, to, 1'000'002,
+                  concat({new_connection_id_frame(1, 0), ping_frame()}));
+    n.net.run_for(100ms);
+    EXPECT_EQ(victim.frame_guard().frames_neutralised(), 2u);
+    EXPECT_FALSE(victim.is_closed()) << victim.close_info().error.message();
+    expect_server_still_serves(n);
+  }
+}
+
+// Frames a server cannot have sent yet reach a client between the end of its TLS handshake and
+// its next write (ngtcp2 0.12 finishes the handshake there): HANDSHAKE_DONE, or a
+// NEW_CONNECTION_ID retiring the first connection ID. ngtcp2 would dereference freed state or
+// assert; the client drops such packets and completes its handshake.
+TEST(SimHostilePeer, FramesBeforeTheClientsHandshakeTransitionAreDropped) {
+  for (const bool handshake_done : {true, false}) {
+    SCOPED_TRACE(handshake_done ? "HANDSHAKE_DONE" : "NEW_CONNECTION_ID retiring 0");
+    auto keys = std::make_shared<OneRttKeys>();
+    Net n(forging(sim_config(1), keys), sim_config(9));
+    ASSERT_TRUE(n.server.endpoint().listen(test_server_tls()));
+    EchoServer echo(n.net, n.server);
+    auto h = n.client.endpoint().connect(n.net.now(), n.server.address(), test_client_tls());
+    ASSERT_TRUE(h);
+    // The server has 1-RTT keys once it processed the ClientHello; its flight is on the wire.
+    ASSERT_TRUE(n.net.run_until([&] { return !keys->key.empty(); }, 5s));
+    core::Connection* hostile = n.server.endpoint().find(1);  // the endpoint's first connection
+    core::Connection* c = n.client.endpoint().find(*h);
+    ASSERT_TRUE(hostile != nullptr && c != nullptr);
+    inject_frames(n, *hostile, *keys, *c, n.server.address(), n.client.address(), 1'000'000,
+                  concat({handshake_done ? handshake_done_frame() : new_connection_id_frame(1, 1),
+                          ping_frame()}));
+    ASSERT_TRUE(n.net.run_until(
+        [&] {
+          core::Connection* cc = n.client.endpoint().find(*h);
+          return cc == nullptr || cc->handshake_completed() || cc->is_closed();
+        },
+        10s));
+    c = n.client.endpoint().find(*h);
+    ASSERT_NE(c, nullptr);
+    EXPECT_TRUE(c->handshake_completed());
+    EXPECT_EQ(c->frame_guard().packets_dropped(), 1u);
+    n.net.run_for(1s);
+    EXPECT_FALSE(c->is_closed()) << c->close_info().error.message();
   }
 }
 

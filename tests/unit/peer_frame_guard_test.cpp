@@ -1,0 +1,147 @@
+// FrameReader delimits frames; PeerFrameGuard keeps frame sequences that reach ngtcp2 0.12
+// assertions away from it (pure functions on plaintext payloads).
+#include "core/peer_frame_guard.hpp"
+
+#include "core/frame_reader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace quicreuse::core {
+namespace {
+
+void put_varint(std::vector<std::uint8_t>& out, std::uint16_t v) {
+  if (v < 64) {
+    out.push_back(static_cast<std::uint8_t>(v));
+  } else {
+    out.push_back(static_cast<std::uint8_t>(0x40 | (v >> 8)));
+    out.push_back(static_cast<std::uint8_t>(v));
+  }
+}
+
+std::vector<std::uint8_t> ncid(std::uint16_t seq, std::uint16_t retire_prior_to) {
+  std::vector<std::uint8_t> f = {0x18};
+  put_varint(f, seq);
+  put_varint(f, retire_prior_to);
+  f.push_back(8);
+  f.resize(f.size() + 8 + 16, 0xab);
+  return f;
+}
+
+std::vector<std::uint8_t> join(std::initializer_list<std::vector<std::uint8_t>> parts) {
+  std::vector<std::uint8_t> out;
+  for (const auto& p : parts) {
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+std::vector<FrameInfo> frames_of(std::span<const std::uint8_t> payload, bool* malformed = nullptr) {
+  FrameReader reader(payload);
+  std::vector<FrameInfo> out;
+  FrameInfo f;
+  while (reader.next(f)) {
+    out.push_back(f);
+  }
+  if (malformed != nullptr) {
+    *malformed = reader.malformed();
+  }
+  return out;
+}
+
+TEST(FrameReader, DelimitsEveryKindOfFrame) {
+  const auto payload = join({
+      {0x01},                                      // PING
+      {0x00, 0x00, 0x00},                          // PADDING run
+      {0x02, 0x05, 0x00, 0x01, 0x00, 0x01, 0x00},  // ACK with one more range
+      {0x06, 0x00, 0x02, 'h', 'i'},                // CRYPTO
+      {0x0a, 0x04, 0x03, 'a', 'b', 'c'},           // STREAM with length
+      ncid(3, 1),
+      {0x1e},                            // HANDSHAKE_DONE
+      {0x31, 0x01, 'x'},                 // DATAGRAM with length
+      {0x08, 0x00, 'r', 'e', 's', 't'},  // STREAM to the end
+  });
+  bool malformed = true;
+  const auto frames = frames_of(payload, &malformed);
+  EXPECT_FALSE(malformed);
+  ASSERT_EQ(frames.size(), 9u);
+  EXPECT_EQ(frames[5].type, kFrameNewConnectionId);
+  EXPECT_EQ(frames[5].seq, 3u);
+  EXPECT_EQ(frames[5].retire_prior_to, 1u);
+  EXPECT_EQ(frames[6].type, kFrameHandshakeDone);
+  EXPECT_EQ(frames.back().end, payload.size());
+}
+
+TEST(FrameReader, StopsAtUnknownOrTruncatedFramesWithoutReadingPastTheEnd) {
+  bool malformed = false;
+  EXPECT_TRUE(frames_of(std::vector<std::uint8_t>{0x01, 0x3f}, &malformed).size() == 1);
+  EXPECT_TRUE(malformed);
+  const auto n = ncid(1, 0);
+  for (std::size_t cut = 1; cut < n.size(); ++cut) {
+    EXPECT_TRUE(frames_of(std::span(n).first(cut), &malformed).empty()) << cut;
+    EXPECT_TRUE(malformed);
+  }
+  // An ACK claiming more ranges than bytes left.
+  EXPECT_TRUE(frames_of(std::vector<std::uint8_t>{0x02, 0, 0, 0x3f, 0}, &malformed).empty());
+  EXPECT_TRUE(malformed);
+}
+
+TEST(PeerFrameGuard, AnnouncingARetiredSequenceAgainIsTurnedIntoPadding) {
+  PeerFrameGuard guard;
+  auto first = join({ncid(1, 0), {0x01}});
+  EXPECT_EQ(guard.inspect(first, false), PeerFrameGuard::Verdict::accept);
+  auto raise = ncid(10, 10);
+  EXPECT_EQ(guard.inspect(raise, false), PeerFrameGuard::Verdict::accept);
+  EXPECT_EQ(guard.frames_neutralised(), 0u);
+  // Sequence 1 was known and is now below Retire Prior To: ngtcp2 would retire it a second time.
+  auto again = join({ncid(1, 0), {0x01}});
+  EXPECT_EQ(guard.inspect(again, false), PeerFrameGuard::Verdict::accept);
+  EXPECT_EQ(guard.frames_neutralised(), 1u);
+  const auto frames = frames_of(again);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].type, kFramePadding);
+  EXPECT_EQ(frames[1].type, 0x01u);  // the rest of the packet is untouched
+  // Sequence 0 (the handshake's connection ID) counts as known from the start.
+  auto zero = ncid(0, 0);
+  EXPECT_EQ(guard.inspect(zero, false), PeerFrameGuard::Verdict::accept);
+  EXPECT_EQ(guard.frames_neutralised(), 2u);
+  // A sequence never seen below Retire Prior To is retired once by ngtcp2: left alone.
+  auto fresh = ncid(5, 0);
+  EXPECT_EQ(guard.inspect(fresh, false), PeerFrameGuard::Verdict::accept);
+  EXPECT_EQ(guard.frames_neutralised(), 2u);
+  auto fresh_again = ncid(5, 0);
+  EXPECT_EQ(guard.inspect(fresh_again, false), PeerFrameGuard::Verdict::accept);
+  EXPECT_EQ(guard.frames_neutralised(), 3u);
+}
+
+TEST(PeerFrameGuard, BeforeTheClientsTransitionHandshakeDoneAndRetiringCidsAreDropped) {
+  PeerFrameGuard guard;
+  auto done = join({{0x01}, {0x1e}});
+  EXPECT_EQ(guard.inspect(done, true), PeerFrameGuard::Verdict::drop);
+  auto retire = ncid(1, 1);
+  EXPECT_EQ(guard.inspect(retire, true), PeerFrameGuard::Verdict::drop);
+  auto harmless = ncid(1, 0);
+  EXPECT_EQ(guard.inspect(harmless, true), PeerFrameGuard::Verdict::accept);
+  EXPECT_EQ(guard.packets_dropped(), 2u);
+  auto later = join({{0x1e}});
+  EXPECT_EQ(guard.inspect(later, false), PeerFrameGuard::Verdict::accept);
+}
+
+TEST(PeerFrameGuard, ManySparseSequencesSaturateTowardsSafety) {
+  PeerFrameGuard guard;
+  // 100 disjoint ranges: more than the guard keeps. It then treats every sequence number below
+  // Retire Prior To as already seen, even one it never saw: never a double retirement.
+  for (std::uint16_t seq = 2; seq <= 200; seq += 2) {
+    auto f = ncid(seq, 0);
+    (void)guard.inspect(f, false);
+  }
+  auto raise = ncid(300, 300);
+  (void)guard.inspect(raise, false);
+  auto never_seen = ncid(251, 0);
+  (void)guard.inspect(never_seen, false);
+  EXPECT_EQ(guard.frames_neutralised(), 1u);
+}
+
+}  // namespace
+}  // namespace quicreuse::core
