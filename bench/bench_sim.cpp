@@ -77,6 +77,7 @@ void SimNet::transmit(const SocketAddress& from, const SocketAddress& to,
 void SimNet::flush_all() {
   for (auto& h : hosts_) {
     h->endpoint().flush(now_, *h, *h);
+    h->endpoint().application_turn();
   }
 }
 

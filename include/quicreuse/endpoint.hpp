@@ -79,6 +79,16 @@ struct ListenOptions {
   std::function<bool(std::string_view alpn, const asio::ip::udp::endpoint& remote,
                      std::uint64_t delta)>
       allow_window_increase;
+  // Push-style accept. When set, connections whose handshakes completed are handed to on_ready
+  // as soon as they are ready, all those that became ready together in one call, on the
+  // endpoint's executor and before the endpoint reads more datagrams; async_accept is then not
+  // available (it completes with errc::invalid_argument). An application that accepts this way
+  // never makes the endpoint refuse connections for a full accept queue. on_ready must not block;
+  // it may keep, hand on or close the connections.
+  std::function<void(std::vector<Connection> ready)> on_ready;
+  // With on_ready: called once (posted to the executor) when listening ends, with
+  // errc::listener_closed after stop_listening() or errc::endpoint_closed when the endpoint closes.
+  std::function<void(std::error_code reason)> on_stopped;
 };
 
 // DialOptions are per-dial settings.
@@ -180,7 +190,10 @@ class Endpoint {
   // Stops accepting new connections; established ones continue. Idempotent.
   void stop_listening();
   // Accepts the next connection whose handshake completed. Completes with (error, Connection).
-  // Errors: errc::not_listening, errc::endpoint_closed. Supports per-operation cancellation.
+  // Every pending accept is served as connections become ready (keep several pending to take a
+  // burst in one turn). Errors: errc::not_listening, errc::endpoint_closed,
+  // errc::invalid_argument (the listener hands connections to ListenOptions::on_ready). Supports
+  // per-operation cancellation.
   template <class CompletionToken>
   auto async_accept(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, Connection)>(
@@ -212,6 +225,11 @@ class Endpoint {
                   CompletionToken&& token) {
     return async_dial(remote, std::move(tls), DialOptions{}, std::forward<CompletionToken>(token));
   }
+
+  // Takes a connection whose handshake already completed, without waiting; empty when none is
+  // ready (or the endpoint does not listen, or uses ListenOptions::on_ready). Use it after each
+  // accept to take a burst in one turn: `while (auto c = ep.try_accept())`.
+  std::optional<Connection> try_accept();
 
   // Coroutine forms: co_await ep.accept() / ep.dial(...) -> Result<Connection>.
   asio::awaitable<Result<Connection>> accept();

@@ -12,6 +12,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace quicreuse {
@@ -22,8 +23,9 @@ struct SubListenerState;
 
 // Listener hands out the connections whose negotiated ALPN belongs to it (spec section 3.3).
 // Several Listeners (one per ALPN set) share one QUIC listener and one UDP socket; each has a
-// bounded accept queue of 16 connections: when it is full, new connections of its protocols are
-// closed with application code 1 ("queue full").
+// bounded accept queue of 16 connections: when 16 have waited since before the latest batch of
+// connections became ready, new connections of its protocols are closed with application code 1
+// ("queue full"); the members of one batch (handshakes that completed together) all queue.
 //
 // Lifetime: close() (or destruction) removes its protocols from the shared listener, closes the
 // connections still queued with application code 0x1006 ("closing") and completes pending
@@ -52,6 +54,10 @@ class Listener {
   }
   // Coroutine form: co_await listener.accept() -> Result<Connection>.
   asio::awaitable<Result<Connection>> accept();
+  // Takes a connection that is already queued, without waiting; an empty result when none is.
+  // A server that takes bursts uses it after each accept: `while (auto c = l.try_accept())`,
+  // so that a batch of connections that became ready together leaves the queue in one turn.
+  std::optional<Connection> try_accept();
 
   // Returns the bound UDP address of the shared socket (the same for every protocol on it).
   [[nodiscard]] asio::ip::udp::endpoint addr() const;

@@ -233,11 +233,10 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   // Backpressure where it is cheap: while the application has a full queue of handshaken
   // connections it has not accepted, new ones are refused before any state is kept. (Handshakes
   // already under way still complete and queue up; max_connections bounds them.)
-  std::erase_if(accept_queue_, [this](ConnectionHandle h) {
-    auto it = connections_.find(h);
-    return it == connections_.end() || it->second->is_closed();
-  });
-  if (accept_queue_.size() >= config_.accept_queue) {
+  // Only connections that were already waiting when the application last had its turn count:
+  // a burst of handshakes completing together in one batch of datagrams is no sign that the
+  // application stopped accepting.
+  if (std::min(stale_accepts_, accept_queue_.size()) >= config_.accept_queue) {
     ++stats_.connections_refused;
     refuse(hd, remote, kConnectionRefused, sink);
     return drop(DropReason::accept_queue_full);
@@ -397,6 +396,14 @@ DatagramOutcome Endpoint::send_stateless_reset(Timestamp now, const DatagramInfo
   return DatagramOutcome::stateless_reset_sent;
 }
 
+void Endpoint::application_turn() {
+  std::erase_if(accept_queue_, [this](ConnectionHandle h) {
+    auto it = connections_.find(h);
+    return it == connections_.end() || it->second->is_closed();
+  });
+  stale_accepts_ = accept_queue_.size();
+}
+
 void Endpoint::flush(Timestamp now, PacketSink& sink, EndpointObserver& observer) {
   // Observers may make connections dirty again (by reading or writing); a bounded number of
   // rounds keeps a misbehaving observer from looping forever.
@@ -488,6 +495,7 @@ std::optional<ConnectionHandle> Endpoint::accept() {
   while (!accept_queue_.empty()) {
     const ConnectionHandle handle = accept_queue_.front();
     accept_queue_.pop_front();
+    stale_accepts_ -= stale_accepts_ > 0 ? 1 : 0;  // the oldest entries are the stale ones
     auto it = connections_.find(handle);
     if (it != connections_.end() && !it->second->is_closed()) {
       return handle;
@@ -522,6 +530,7 @@ void Endpoint::close_all(Timestamp now, PacketSink& sink, EndpointObserver& obse
     remove(handle, observer);
   }
   accept_queue_.clear();
+  stale_accepts_ = 0;
   dirty_.clear();
   dirty_set_.clear();
 }

@@ -106,8 +106,9 @@ struct EndpointConfig {
   // Endpoint-wide budget for stream data held in send buffers plus window growth beyond the
   // initial windows (see BufferBudget).
   std::uint64_t max_buffered_stream_data = std::uint64_t{64} * 1024 * 1024;
-  // Handshaken server connections not yet accepted; while this many wait, new Initials are
-  // refused with CONNECTION_REFUSED.
+  // Handshaken server connections not yet accepted; while this many have waited since the
+  // application last had its turn (Endpoint::application_turn), new Initials are refused with
+  // CONNECTION_REFUSED.
   std::size_t accept_queue = 32;
   Duration retry_token_lifetime = std::chrono::seconds(10);
   Duration new_token_lifetime = std::chrono::hours(24);
@@ -188,6 +189,12 @@ class Endpoint final : public ConnectionHost {
 
   // Returns the next handshaken server connection, if any.
   std::optional<ConnectionHandle> accept();
+  // Says that the application has had a turn to accept since the connections now in the accept
+  // queue became ready: from now on they count against EndpointConfig::accept_queue. A driver
+  // calls it once the application has run after a flush (the io layer: a handler posted behind
+  // the accept completions; the simulator: after each step).
+  void application_turn();
+  [[nodiscard]] std::size_t accept_backlog() const noexcept { return accept_queue_.size(); }
   // Returns the connection for handle, or nullptr when it is gone.
   [[nodiscard]] Connection* find(ConnectionHandle handle) noexcept;
   [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
@@ -252,6 +259,9 @@ class Endpoint final : public ConnectionHost {
   std::vector<ConnectionHandle> dirty_;
   std::unordered_set<ConnectionHandle> dirty_set_;
   std::deque<ConnectionHandle> accept_queue_;
+  // Entries of accept_queue_ that were already there at the last application_turn() (the
+  // application had its chance to take them); only these make new Initials be refused.
+  std::size_t stale_accepts_ = 0;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
   std::unordered_map<ConnectionHandle, Timestamp> armed_;  // the live timer of each connection
   std::unordered_map<SocketAddress, std::vector<std::uint8_t>, AddressHash> tokens_;

@@ -143,20 +143,41 @@ Result<void> Endpoint::listen(TlsServerConfig tls, ListenOptions options) {
       return f(c.alpn(), detail::to_asio(c.remote()), delta);
     };
   }
-  return state_->core_endpoint->listen(std::make_shared<TlsServerConfig>(std::move(tls)),
-                                       std::move(policy));
+  if (options.on_stopped && !options.on_ready) {
+    return fail(errc::invalid_argument);
+  }
+  auto r = state_->core_endpoint->listen(std::make_shared<TlsServerConfig>(std::move(tls)),
+                                         std::move(policy));
+  if (r) {
+    state_->ready_handler = std::move(options.on_ready);
+    state_->stopped_handler = std::move(options.on_stopped);
+  }
+  return r;
 }
 
 void Endpoint::stop_listening() {
   if (state_ && !state_->closed) {
     state_->core_endpoint->stop_listening();
     const std::error_code ec = make_error_code(errc::listener_closed);
+    state_->listening_stopped(ec);
     while (!state_->accept_waiters.empty()) {
       auto w = std::move(state_->accept_waiters.front());
       state_->accept_waiters.pop_front();
       w.completion.complete(ec, Connection{});
     }
   }
+}
+
+std::optional<Connection> Endpoint::try_accept() {
+  if (!state_ || state_->closed || state_->ready_handler) {
+    return std::nullopt;
+  }
+  while (auto handle = state_->core_endpoint->accept()) {
+    if (core::Connection* conn = state_->core_endpoint->find(*handle); conn != nullptr) {
+      return state_->adopt_ready(*handle, *conn);
+    }
+  }
+  return std::nullopt;
 }
 
 void Endpoint::start_accept(const std::shared_ptr<detail::EndpointState>& s,
@@ -167,6 +188,10 @@ void Endpoint::start_accept(const std::shared_ptr<detail::EndpointState>& s,
   }
   if (!s->core_endpoint->listening()) {
     c.complete(make_error_code(errc::not_listening), Connection{});
+    return;
+  }
+  if (s->ready_handler) {
+    c.complete(make_error_code(errc::invalid_argument), Connection{});  // push-style listener
     return;
   }
   const std::uint64_t id = s->next_op_id();

@@ -99,6 +99,17 @@ void EndpointState::process() {
   core_endpoint->flush(now(), *this, *this);
   in_process = false;
   rearm_timer();
+  if (core_endpoint->accept_backlog() > 0 && !turn_marker_posted) {
+    // Accept completions were posted during the flush; this handler runs after them, when the
+    // application has had its chance to take what is ready.
+    turn_marker_posted = true;
+    asio::post(executor, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->turn_marker_posted = false;
+        self->core_endpoint->application_turn();
+      }
+    });
+  }
 }
 
 void EndpointState::schedule_flush() {
@@ -236,7 +247,33 @@ void EndpointState::on_incoming() {
   accept_ready();
 }
 
+Connection EndpointState::adopt_ready(core::ConnectionHandle handle, core::Connection& conn) {
+  auto st = std::make_shared<ConnectionState>(weak_from_this(), handle, executor);
+  st->alpn = conn.alpn();
+  st->peer_chain = conn.peer_certificates();
+  st->local = local;
+  st->remote = to_asio(conn.remote());
+  st->user_value = conn.user_value();
+  connections.emplace(handle, st);
+  return make_connection(handle);
+}
+
 void EndpointState::accept_ready() {
+  if (ready_handler) {
+    // Everything ready goes at once: nothing waits in the core's accept queue, so a burst of
+    // handshakes completing together is never refused for it.
+    std::vector<Connection> ready;
+    while (auto handle = core_endpoint->accept()) {
+      if (core::Connection* conn = core_endpoint->find(*handle); conn != nullptr) {
+        ready.push_back(adopt_ready(*handle, *conn));
+      }
+    }
+    if (!ready.empty()) {
+      auto handler = ready_handler;  // the handler may stop listening
+      handler(std::move(ready));
+    }
+    return;
+  }
   while (!accept_waiters.empty()) {
     auto handle = core_endpoint->accept();
     if (!handle) {
@@ -246,16 +283,17 @@ void EndpointState::accept_ready() {
     if (conn == nullptr) {
       continue;
     }
-    auto st = std::make_shared<ConnectionState>(weak_from_this(), *handle, executor);
-    st->alpn = conn->alpn();
-    st->peer_chain = conn->peer_certificates();
-    st->local = local;
-    st->remote = to_asio(conn->remote());
-    st->user_value = conn->user_value();
-    connections.emplace(*handle, st);
+    Connection c = adopt_ready(*handle, *conn);
     auto waiter = std::move(accept_waiters.front());
     accept_waiters.pop_front();
-    waiter.completion.complete({}, make_connection(*handle));
+    waiter.completion.complete({}, std::move(c));
+  }
+}
+
+void EndpointState::listening_stopped(std::error_code reason) {
+  ready_handler = nullptr;
+  if (auto handler = std::exchange(stopped_handler, nullptr)) {
+    asio::post(executor, [handler = std::move(handler), reason] { handler(reason); });
   }
 }
 
@@ -342,6 +380,7 @@ void EndpointState::close() {
   // Close the connections while the socket can still carry their CONNECTION_CLOSE.
   core_endpoint->close_all(now(), *this, *this);
   closed = true;
+  listening_stopped(make_error_code(errc::endpoint_closed));
   const std::error_code ec = make_error_code(errc::endpoint_closed);
   while (!accept_waiters.empty()) {
     auto w = std::move(accept_waiters.front());

@@ -179,12 +179,19 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   asio::ip::udp::endpoint local;
   bool closed = false;
   bool flush_scheduled = false;
+  bool turn_marker_posted = false;  // an application_turn() is posted
   bool in_process = false;
   bool gso_supported = true;
   std::uint64_t op_ids_ = 0;
 
   std::unordered_map<core::ConnectionHandle, std::shared_ptr<ConnectionState>> connections;
   std::deque<Parked<ConnectionCompletion>> accept_waiters;
+  // Push-style accept (ListenOptions::on_ready / on_stopped).
+  std::function<void(std::vector<Connection>)> ready_handler;
+  std::function<void(std::error_code)> stopped_handler;
+  // Ends push-style listening: posts stopped_handler once with reason.
+  void listening_stopped(std::error_code reason);
+  Connection adopt_ready(core::ConnectionHandle handle, core::Connection& conn);
   struct PendingDial {
     std::uint64_t id = 0;
     core::ConnectionHandle handle = 0;

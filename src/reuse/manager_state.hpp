@@ -66,11 +66,23 @@ struct SubListenerState : std::enable_shared_from_this<SubListenerState> {
   std::vector<std::string> alpns;
   asio::any_io_executor executor;
   bool closed = false;
-  std::deque<Connection> queue;
+  // Queued connections with their arrival number. Those that arrived before stale_below have
+  // been there while the application had a turn (a handler posted after them ran); only they
+  // count against kQueueLength.
+  struct Queued {
+    Connection conn;
+    std::uint64_t arrival = 0;
+  };
+  std::deque<Queued> queue;
+  std::uint64_t arrivals = 0;
+  std::uint64_t stale_below = 0;
+  bool turn_marker_posted = false;
   std::deque<Parked<ConnectionCompletion>> waiters;
   std::uint64_t next_op = 0;
 
-  // Hands over an accepted connection (closes it with 1 "queue full" when the queue is full).
+  // Hands over an accepted connection: to a pending accept, else to the queue; closes it with 1
+  // "queue full" when kQueueLength queued connections have already waited through a turn of the
+  // application (a burst that arrives while the application is accepting is never refused).
   void enqueue(Connection conn);
   // The shared listener stopped: pending and later accepts fail.
   void parent_closed();
@@ -98,8 +110,8 @@ struct QuicListener : std::enable_shared_from_this<QuicListener> {
   std::vector<std::weak_ptr<SubListenerState>> subs;
   bool closed = false;
 
-  // Listens on the endpoint with the ALPN-dispatching TLS configuration and starts the accept
-  // loop. Errors: the endpoint's listen error.
+  // Listens on the endpoint with the ALPN-dispatching TLS configuration; accepted connections
+  // are pushed to route_batch. Errors: the endpoint's listen error.
   Result<void> start();
   // Registers a sub-listener for tls's ALPNs (all or nothing). Errors: "no ALPN found in tls
   // config", "already listening for protocol X".
@@ -108,6 +120,8 @@ struct QuicListener : std::enable_shared_from_this<QuicListener> {
                                                 const AllowWindowIncrease& allow, std::uint64_t id);
   // Removes a sub-listener's protocols and associations.
   void remove(const SubListenerState& sub);
+  // Routes connections that became ready together, each like route().
+  void route_batch(std::vector<Connection> ready);
   // Routes one accepted connection (D7: an ALPN without a sub-listener closes that connection
   // only).
   void route(Connection conn);

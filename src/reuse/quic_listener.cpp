@@ -4,8 +4,7 @@
 
 #include <quicreuse/listener.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
+#include <asio/post.hpp>
 
 namespace quicreuse {
 namespace detail {
@@ -14,22 +13,6 @@ namespace {
 // libp2p's "ConnShutdown" code for connections still queued when their listener closes.
 constexpr std::uint64_t kConnShutdown = 0x1006;
 constexpr std::uint64_t kQueueFull = 1;
-
-asio::awaitable<void> accept_loop(std::shared_ptr<QuicListener> self) {
-  for (;;) {
-    auto conn = co_await self->endpoint->accept();
-    if (!conn || self->closed) {
-      break;
-    }
-    self->route(std::move(*conn));
-  }
-  // The shared listener ended (closed, or its endpoint closed): every protocol stops accepting.
-  for (const auto& weak : self->subs) {
-    if (auto sub = weak.lock()) {
-      sub->parent_closed();
-    }
-  }
-}
 
 }  // namespace
 
@@ -47,11 +30,26 @@ void SubListenerState::enqueue(Connection conn) {
     w.completion.complete({}, std::move(conn));
     return;
   }
-  if (queue.size() >= kQueueLength) {
+  std::size_t stale = 0;
+  for (auto it = queue.begin(); it != queue.end() && it->arrival < stale_below; ++it) {
+    ++stale;
+  }
+  if (stale >= kQueueLength) {
     conn.close(kQueueFull, "queue full");
     return;
   }
-  queue.push_back(std::move(conn));
+  queue.push_back({std::move(conn), arrivals++});
+  if (!turn_marker_posted) {
+    // Runs after the accept completions posted so far: what is still queued then has waited a
+    // turn of the application.
+    turn_marker_posted = true;
+    asio::post(executor, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->turn_marker_posted = false;
+        self->stale_below = self->arrivals;
+      }
+    });
+  }
 }
 
 void SubListenerState::parent_closed() {
@@ -75,7 +73,7 @@ void SubListenerState::close() {
   }
   parent_closed();
   while (!queue.empty()) {
-    queue.front().close(kConnShutdown, "closing");
+    queue.front().conn.close(kConnShutdown, "closing");
     queue.pop_front();
   }
 }
@@ -136,10 +134,30 @@ Result<void> QuicListener::start() {
     }
     return !allow || allow(WindowIncreaseRequest{alpn, remote, delta});  // D3
   };
+  // Connections are pushed to us as soon as their handshakes complete, a batch at a time, and
+  // routed in that same turn.
+  options.on_ready = [weak = weak_from_this()](std::vector<Connection> ready) {
+    if (auto self = weak.lock()) {
+      self->route_batch(std::move(ready));
+    } else {
+      for (auto& conn : ready) {
+        conn.close(kConnShutdown, "closing");
+      }
+    }
+  };
+  options.on_stopped = [weak = weak_from_this()](std::error_code) {
+    // The shared listener ended (closed, or its endpoint closed): every protocol stops accepting.
+    if (auto self = weak.lock()) {
+      for (const auto& w : self->subs) {
+        if (auto sub = w.lock()) {
+          sub->parent_closed();
+        }
+      }
+    }
+  };
   if (auto r = endpoint->listen(std::move(dispatch), std::move(options)); !r) {
     return fail_with(r.error(), "cannot listen on " + key + ": " + r.error().message());
   }
-  asio::co_spawn(endpoint->get_executor(), accept_loop(shared_from_this()), asio::detached);
   return {};
 }
 
@@ -186,6 +204,18 @@ void QuicListener::remove(const SubListenerState& sub) {
     auto s = w.lock();
     return !s || s.get() == &sub;
   });
+}
+
+void QuicListener::route_batch(std::vector<Connection> ready) {
+  if (closed) {
+    for (auto& conn : ready) {
+      conn.close(kConnShutdown, "closing");
+    }
+    return;
+  }
+  for (auto& conn : ready) {
+    route(std::move(conn));
+  }
 }
 
 void QuicListener::route(Connection conn) {
@@ -238,7 +268,7 @@ void Listener::start_accept(const std::shared_ptr<detail::SubListenerState>& s,
     return;
   }
   if (!s->queue.empty()) {
-    auto conn = std::move(s->queue.front());
+    auto conn = std::move(s->queue.front().conn);
     s->queue.pop_front();
     c.complete({}, std::move(conn));
     return;
@@ -250,6 +280,15 @@ void Listener::start_accept(const std::shared_ptr<detail::SubListenerState>& s,
     }
   });
   s->waiters.push_back({id, std::move(c)});
+}
+
+std::optional<Connection> Listener::try_accept() {
+  if (!state_ || state_->queue.empty()) {
+    return std::nullopt;
+  }
+  Connection conn = std::move(state_->queue.front().conn);
+  state_->queue.pop_front();
+  return conn;
 }
 
 asio::ip::udp::endpoint Listener::addr() const {

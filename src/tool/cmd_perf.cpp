@@ -198,6 +198,9 @@ asio::awaitable<void> perf_accept_loop(std::shared_ptr<Endpoint> ep) {
       co_return;
     }
     asio::co_spawn(ep->get_executor(), serve_perf_connection(std::move(conn)), asio::detached);
+    while (auto more = ep->try_accept()) {  // the rest of a burst, in this turn
+      asio::co_spawn(ep->get_executor(), serve_perf_connection(std::move(*more)), asio::detached);
+    }
   }
 }
 

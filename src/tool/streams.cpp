@@ -72,6 +72,10 @@ asio::awaitable<void> echo_server(std::shared_ptr<Listener> listener, Output out
     }
     const auto ex = conn.get_executor();
     asio::co_spawn(ex, serve_connection(std::move(conn), out), asio::detached);
+    // Take the rest of a burst in this same turn.
+    while (auto more = listener->try_accept()) {
+      asio::co_spawn(ex, serve_connection(std::move(*more), out), asio::detached);
+    }
   }
 }
 

@@ -76,6 +76,8 @@ void SimNetwork::inject(const SocketAddress& from, const SocketAddress& to,
 void SimNetwork::flush_all() {
   for (auto& [name, node] : nodes_) {
     node->endpoint().flush(now_, *node, *node);
+    // The simulated applications run inside the flush (observer callbacks): their turn is over.
+    node->endpoint().application_turn();
   }
 }
 
