@@ -78,10 +78,10 @@ std::string slash_name(Protocol p) {
   return "/" + std::string(protocol_name(p));
 }
 
-// Returns text quoted for an error message: control and non-ASCII bytes as \xNN, cut when long.
-std::string quoted(std::string_view text) {
-  std::string out = "'";
-  for (const char c : text.substr(0, kMaxQuotedLength)) {
+// Returns text with control and non-ASCII bytes as \xNN, so that a message stays on one line.
+std::string escaped(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte >= 0x20 && byte < 0x7f) {
       out.push_back(c);
@@ -91,8 +91,19 @@ std::string quoted(std::string_view text) {
       out += buf;
     }
   }
-  out += text.size() > kMaxQuotedLength ? "...'" : "'";
   return out;
+}
+
+// Returns text quoted for an error message: escaped, cut when long.
+std::string quoted(std::string_view text) {
+  return "'" + escaped(text.substr(0, kMaxQuotedLength)) +
+         (text.size() > kMaxQuotedLength ? "...'" : "'");
+}
+
+// Returns a component's text for an error message: /dns names and /ip6zone zones may hold any
+// byte but '/' and NUL (newlines included), so they are escaped.
+std::string shown(const Component& c) {
+  return escaped(c.to_string());
 }
 
 std::string hex_number(std::uint64_t value) {
@@ -410,7 +421,7 @@ Check check_order(const std::vector<Component>& components) {
   for (std::size_t i = 0; i < components.size(); ++i) {
     if (components[i].protocol == Protocol::ip6zone &&
         (i + 1 == components.size() || components[i + 1].protocol != Protocol::ip6)) {
-      return tl::unexpected(components[i].to_string() + " must be followed by /ip6");
+      return tl::unexpected(shown(components[i]) + " must be followed by /ip6");
     }
   }
   return {};
@@ -502,16 +513,15 @@ Result<ListenAddress> udp_address_of(std::span<const Component> components, std:
       network = "udp";
       break;
     default:
-      return reject(why,
-                    "the address starts with " + host.to_string() + ", not with an IP or DNS host");
+      return reject(why, "the address starts with " + shown(host) + ", not with an IP or DNS host");
   }
   if (i + 1 >= components.size()) {
-    return reject(why, "not a UDP address: no /udp after " + host.to_string());
+    return reject(why, "not a UDP address: no /udp after " + shown(host));
   }
   const Component& transport = components[i + 1];
   if (transport.protocol != Protocol::udp) {
-    return reject(why, "not a UDP address: " + host.to_string() + " is followed by " +
-                           transport.to_string() + ", not /udp");
+    return reject(why, "not a UDP address: " + shown(host) + " is followed by " + shown(transport) +
+                           ", not /udp");
   }
   const std::uint16_t port = port_of(transport.value);
   switch (host.protocol) {
@@ -826,7 +836,7 @@ Result<std::pair<asio::ip::udp::endpoint, QuicVersion>> from_quic_multiaddr(
     case Protocol::ip6: {
       std::string text;
       for (const auto& c : before) {
-        text += c.to_string();
+        text += shown(c);
       }
       return reject(why, "not a UDP address: " + text);
     }

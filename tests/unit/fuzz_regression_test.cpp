@@ -5,16 +5,53 @@
 #include "core/connection_id.hpp"
 #include "core/tokens.hpp"
 
+#include <quicreuse/multiaddr.hpp>
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace quicreuse {
 namespace {
 
 using namespace std::chrono_literals;
+
+// ----- fuzz_multiaddr_binary: regression-newline-in-zone-message -----
+
+// An /ip6zone whose zone bytes hold a newline and non-ASCII bytes, with no /ip6 after it. The
+// explanation used to copy the zone bytes raw, so it spanned two lines (and could forge log
+// lines); multiaddr.hpp promises a one-line explanation.
+TEST(FuzzRegression, MultiaddrZoneBytesAreEscapedInTheExplanation) {
+  const std::vector<std::uint8_t> input = {0x2a, 0x04, 0xc6, 0xff, 0x37, 0x0a};
+  std::string why;
+  const auto m = Multiaddr::from_bytes(input, &why);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error(), make_error_code(errc::invalid_argument));
+  EXPECT_EQ(why, "/ip6zone/\\xc6\\xff7\\x0a must be followed by /ip6");
+}
+
+// The same raw copy existed in the messages of the UDP conversions: /dns names and zones may hold
+// any byte but '/' and NUL.
+TEST(FuzzRegression, MultiaddrConversionExplanationsStayOnOneLine) {
+  std::string why;
+  const auto dns = Multiaddr::parse("/dns4/a\nb/tcp/1", &why);
+  ASSERT_TRUE(dns) << why;
+  ASSERT_FALSE(to_listen_address(*dns, &why));
+  EXPECT_EQ(why, "not a UDP address: /dns4/a\\x0ab is followed by /tcp/1, not /udp");
+
+  const auto zone = Multiaddr::parse("/ip6zone/e\nth0/ip6/fe80::1/tcp/1/quic-v1", &why);
+  ASSERT_TRUE(zone) << why;
+  ASSERT_FALSE(from_quic_multiaddr(*zone, &why));
+  EXPECT_EQ(why, "not a UDP address: /ip6zone/e\\x0ath0/ip6/fe80::1/tcp/1");
+
+  const auto no_udp = Multiaddr::parse("/dns/x\ty", &why);
+  ASSERT_TRUE(no_udp) << why;
+  ASSERT_FALSE(to_listen_address(*no_udp, &why));
+  EXPECT_EQ(why, "not a UDP address: no /udp after /dns/x\\x09y");
+}
 
 // ----- fuzz_tokens: regression-empty-connection-id -----
 
