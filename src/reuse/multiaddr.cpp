@@ -64,6 +64,10 @@ constexpr std::uint64_t kMultihashIdentity = 0x00;
 constexpr std::uint64_t kMultihashSha256 = 0x12;
 constexpr std::uint64_t kCidV1 = 0x01;
 constexpr std::uint64_t kCodecLibp2pKey = 0x72;
+// The longest peer ID accepted. A /p2p value prints as base58btc, at most 1.37 characters per
+// byte, and its text must fit the base58 decoder's limit, or a binary multiaddr would print to
+// text that does not parse back. Real peer IDs are 34 (sha2-256) to 42 (identity) bytes.
+constexpr std::size_t kMaxPeerIdLength = detail::kMaxBaseNLength * 100 / 137;
 
 // User text longer than this is cut in error messages.
 constexpr std::size_t kMaxQuotedLength = 80;
@@ -170,6 +174,10 @@ tl::expected<Multihash, std::string> read_multihash(std::span<const std::uint8_t
 }
 
 Check check_peer_id(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() > kMaxPeerIdLength) {
+    return tl::unexpected("peer ID of " + std::to_string(bytes.size()) + " bytes (at most " +
+                          std::to_string(kMaxPeerIdLength) + ")");
+  }
   const auto mh = read_multihash(bytes);
   if (!mh) {
     return tl::unexpected(mh.error());

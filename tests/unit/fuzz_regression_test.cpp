@@ -53,6 +53,44 @@ TEST(FuzzRegression, MultiaddrConversionExplanationsStayOnOneLine) {
   EXPECT_EQ(why, "not a UDP address: no /udp after /dns/x\\x09y");
 }
 
+// ----- fuzz_multiaddr_binary: regression-p2p-too-long-for-text -----
+
+// Returns the binary multiaddr /p2p/<identity multihash of digest_length 0xff bytes>.
+std::vector<std::uint8_t> long_identity_peer(std::size_t digest_length) {
+  const auto varint = [](std::vector<std::uint8_t>& out, std::size_t v) {
+    for (; v >= 0x80; v >>= 7) {
+      out.push_back(static_cast<std::uint8_t>((v & 0x7f) | 0x80));
+    }
+    out.push_back(static_cast<std::uint8_t>(v));
+  };
+  std::vector<std::uint8_t> value = {0x00};  // identity multihash
+  varint(value, digest_length);
+  value.insert(value.end(), digest_length, 0xff);
+  std::vector<std::uint8_t> out;
+  varint(out, 0x01a5);  // /p2p
+  varint(out, value.size());
+  out.insert(out.end(), value.begin(), value.end());
+  return out;
+}
+
+// A 1603-byte identity peer ID (the regression input: digest of 1600 bytes) decoded, but its
+// base58btc text has more characters than the decoder accepts, so to_string() gave text that
+// Multiaddr::parse rejected (multiaddr.hpp: "The text parses back to an equal multiaddr").
+// Peer IDs are now limited to 1494 bytes, whose text always fits.
+TEST(FuzzRegression, MultiaddrPeerIdsAreNoLongerThanTheirTextAllows) {
+  std::string why;
+  const auto too_long = Multiaddr::from_bytes(long_identity_peer(1600), &why);
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(why, "bad /p2p value: peer ID of 1603 bytes (at most 1494) at byte 0");
+
+  const auto longest = Multiaddr::from_bytes(long_identity_peer(1491), &why);  // 1494 bytes
+  ASSERT_TRUE(longest) << why;
+  const auto reparsed = Multiaddr::parse(longest->to_string(), &why);
+  ASSERT_TRUE(reparsed) << why;
+  EXPECT_EQ(*reparsed, *longest);
+  EXPECT_FALSE(Multiaddr::from_bytes(long_identity_peer(1492)));
+}
+
 // ----- fuzz_tokens: regression-empty-connection-id -----
 
 // The empty input: the harness reads it as version 0, 0.0.0.0:0, empty connection IDs, time 0
