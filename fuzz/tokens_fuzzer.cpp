@@ -99,7 +99,11 @@ void check_retry_round_trip(std::uint32_t version, const SocketAddress& remote,
   QUICREUSE_FUZZ_CHECK(got.has_value() && *got == odcid);
   const auto later = verify(token, kKey, remote, scid, now + lifetime - Duration(1));
   QUICREUSE_FUZZ_CHECK(later.has_value() && *later == odcid);
-  // Bound to its age, the client's address and port, the Retry SCID and the key.
+  // Bound to its age, the client's address and port, the Retry SCID and the key. Not to the
+  // version: ngtcp2 0.12.1 writes the version into the token's associated data and then
+  // overwrites it with the address (crypto/shared.c, crypto_generate_retry_token_aad does not
+  // move past the version), so a token verifies for any version. Harmless here: the endpoint
+  // only verifies tokens in QUIC v1 Initials.
   QUICREUSE_FUZZ_CHECK(!verify(token, kKey, remote, scid, now + lifetime));
   QUICREUSE_FUZZ_CHECK(!verify(token, kKey, with_other_port(remote), scid, now));
   QUICREUSE_FUZZ_CHECK(!verify(token, kKey, with_other_ip(remote), scid, now));
