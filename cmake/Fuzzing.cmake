@@ -12,3 +12,8 @@ if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
                       "cmake --preset fuzz, or -DCMAKE_CXX_COMPILER=clang++")
 endif()
 add_compile_options(-fsanitize=fuzzer-no-link)
+
+# Transparent QUIC packet protection (src/core/packet_protection.hpp): identity "encryption"
+# with a zero tag and zero header-protection masks, so that fuzzed packets reach frame parsing.
+# Every fuzz-build endpoint uses it, so they still talk to each other; nothing else may.
+add_compile_definitions(QUICREUSE_FUZZING_TRANSPARENT_PROTECTION)

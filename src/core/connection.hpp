@@ -10,6 +10,7 @@
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
+#include "core/packet_protection.hpp"
 #include "core/rng.hpp"
 #include "core/socket_address.hpp"
 #include "core/time.hpp"
