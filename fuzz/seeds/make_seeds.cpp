@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   const std::filesystem::path corpus = argv[1];
   quicreuse::fuzz::write_quic_seeds(corpus);
   quicreuse::fuzz::write_codec_seeds(corpus);
+  quicreuse::fuzz::write_endpoint_seeds(corpus);
   std::printf("make_seeds: wrote the generated seeds under %s\n", corpus.c_str());
   return 0;
 }

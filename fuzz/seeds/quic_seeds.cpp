@@ -1,4 +1,5 @@
 // Seeds from a real exchange between a core::Endpoint client and server (see seeds.hpp).
+#include "core/packet_protection.hpp"
 #include "core/tls_session.hpp"
 #include "seeds.hpp"
 #include "support/endpoint_pair.hpp"
@@ -8,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace quicreuse::fuzz {
@@ -51,6 +53,12 @@ Bytes classifier_input(const Bytes& datagram) {
   return input;
 }
 
+// Returns the file name of a packet seed. The fuzz build's packet protection is transparent
+// (core/packet_protection.hpp): its packets are named apart from really protected ones.
+std::string packet_seed(const char* name) {
+  return core::kTransparentPacketProtection ? std::string(name) + "-transparent" : name;
+}
+
 }  // namespace
 
 void write_quic_seeds(const std::filesystem::path& corpus) {
@@ -78,13 +86,14 @@ void write_quic_seeds(const std::filesystem::path& corpus) {
     fail("nothing captured");
   }
   write_seed(corpus, "client_hello", "gnutls-quic-client-hello", captured_client_hello);
-  write_seed(corpus, "datagram_classifier", "quic-client-initial",
+  write_seed(corpus, "datagram_classifier", packet_seed("quic-client-initial"),
              classifier_input(to_server.front().bytes));
-  write_seed(corpus, "datagram_classifier", "quic-server-initial-handshake",
+  write_seed(corpus, "datagram_classifier", packet_seed("quic-server-initial-handshake"),
              classifier_input(to_client.front().bytes));
   for (const Datagram& d : to_server) {
     if ((d.bytes.front() & 0x80) == 0) {
-      write_seed(corpus, "datagram_classifier", "quic-client-1rtt", classifier_input(d.bytes));
+      write_seed(corpus, "datagram_classifier", packet_seed("quic-client-1rtt"),
+                 classifier_input(d.bytes));
       break;
     }
   }

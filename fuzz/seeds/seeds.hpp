@@ -20,9 +20,14 @@ void write_seed(const std::filesystem::path& corpus, std::string_view harness,
 // The datagram classifier's and the ClientHello parser's seeds, from a real exchange between a
 // core::Endpoint client and server: the client's Initial, the server's first flight, a 1-RTT
 // packet, and the ClientHello GnuTLS sent (captured by a handshake hook on the client session).
+// The packets of a build with transparent packet protection (the fuzz build) get a
+// "-transparent" suffix: the checked-in quic-* seeds were captured with real protection.
 void write_quic_seeds(const std::filesystem::path& corpus);
 
 // The multiaddr (text and binary), multibase, STUN and token seeds.
 void write_codec_seeds(const std::filesystem::path& corpus);
+
+// The endpoint harness's seeds: exchanges after a handshake, recorded as records.
+void write_endpoint_seeds(const std::filesystem::path& corpus);
 
 }  // namespace quicreuse::fuzz

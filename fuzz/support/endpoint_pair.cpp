@@ -182,10 +182,27 @@ bool EndpointPair::exchange(const std::function<bool()>& done, std::size_t max_s
       if (next == core::Timestamp::max()) {
         break;
       }
-      advance(std::clamp(next - now_, core::Duration(0), max_idle));
+      // Whole milliseconds, at least one, as records express time (fuzz/support/records.hpp):
+      // a recorded exchange then replays exactly.
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(
+          std::clamp(next - now_, core::Duration(0), max_idle));
+      const auto step_ms = std::max(wait, std::chrono::milliseconds(1));
+      if (advance_tap) {
+        advance_tap(step_ms);
+      }
+      advance(step_ms);
     }
   }
   return done();
+}
+
+bool EndpointPair::quiet(core::Duration horizon) {
+  if (!server_.outbox_empty() || !client_.outbox_empty()) {
+    return false;
+  }
+  const core::Timestamp next =
+      std::min(server_.endpoint().next_expiry(), client_.endpoint().next_expiry());
+  return next == core::Timestamp::max() || next > now_ + horizon;
 }
 
 bool EndpointPair::complete_handshake() {

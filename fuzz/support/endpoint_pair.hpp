@@ -12,6 +12,7 @@
 #include "core/socket_address.hpp"
 #include "core/time.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -52,6 +53,9 @@ class Node final : public core::PacketSink, public core::EndpointObserver {
   [[nodiscard]] const core::SocketAddress& address() const noexcept { return address_; }
   // Datagrams sent since the last take_outbox(), split into packets as the sink got them.
   std::vector<Datagram> take_outbox();
+  [[nodiscard]] bool outbox_empty() const noexcept { return outbox_.empty(); }
+  // The datagrams waiting in the outbox (valid until the node sends again).
+  [[nodiscard]] std::span<const Datagram> outbox() const noexcept { return outbox_; }
   // Handles of the connections this node accepted (server) or dialed (client), oldest first.
   std::vector<core::ConnectionHandle> connections;
   // Called for every connection event, after the endpoint's flush() reported it.
@@ -100,9 +104,13 @@ class EndpointPair {
 
   // Called with every datagram exchange() delivers, before it is delivered.
   std::function<void(Side to, const Datagram&)> tap;
+  // Called with every clock advance exchange() makes while nothing is in flight, before it.
+  std::function<void(std::chrono::milliseconds)> advance_tap;
+  // True when nothing waits in an outbox and no timer is due within horizon.
+  [[nodiscard]] bool quiet(core::Duration horizon);
   // Delivers what both endpoints send, and runs their timers when nothing is in flight, until
-  // done() is true or max_steps rounds have passed (time moves at most max_idle per round).
-  // Returns done().
+  // done() is true or max_steps rounds have passed (time moves at most max_idle per round, in
+  // whole milliseconds). Returns done().
   bool exchange(const std::function<bool()>& done, std::size_t max_steps = 200,
                 core::Duration max_idle = std::chrono::milliseconds(100));
   // Runs exchange() until both sides have completed the handshake (after connect()).
