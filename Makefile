@@ -2,10 +2,13 @@
 #   make demo   installs the Debian packages, builds, runs the demo
 #   make test   installs the Debian packages, builds, runs every test label (unit, sim,
 #               integration, interop), then the same suite under AddressSanitizer + UBSan
-#               and under ThreadSanitizer
-.PHONY: all setup build demo test test-dev test-asan test-tsan build-asan build-tsan bench format tidy clean
+#               and under ThreadSanitizer, then each libFuzzer harness briefly
+#   make fuzz   runs every libFuzzer harness for FUZZ_SECONDS each (fuzz/README.md)
+.PHONY: all setup build demo test test-dev test-asan test-tsan test-fuzz build-asan build-tsan \
+        build-fuzz fuzz bench format tidy clean
 
 JOBS ?= 2
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -19,7 +22,7 @@ build: setup
 demo: build
 	./build/quicreuse demo
 
-test: test-dev test-asan test-tsan
+test: test-dev test-asan test-tsan test-fuzz
 
 test-dev: build
 	ctest --preset dev -j $(JOBS)
@@ -39,6 +42,18 @@ build-tsan: setup
 test-tsan: build-tsan
 	TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j $(JOBS)
 
+build-fuzz: setup
+	cmake --preset fuzz
+	cmake --build --preset fuzz -j $(JOBS)
+
+# Each harness replays its checked-in corpus and fuzzes for a few seconds (CTest label fuzz).
+test-fuzz: build-fuzz
+	ctest --preset fuzz -j $(JOBS)
+
+# Longer runs, into a scratch corpus under build-fuzz (the checked-in one is only read).
+fuzz: build-fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz
+
 bench: build
 	./build/bench/quicreuse_bench
 
@@ -50,4 +65,4 @@ tidy: setup
 	cmake --build --preset tidy -j $(JOBS)
 
 clean:
-	rm -rf build build-asan build-tsan build-clang build-tidy
+	rm -rf build build-asan build-tsan build-clang build-tidy build-fuzz

@@ -83,8 +83,8 @@ struct Connection::Callbacks {
                      std::size_t ciphertext_length, const std::uint8_t* nonce,
                      std::size_t nonce_length, const std::uint8_t* aad,
                      std::size_t aad_length) noexcept {
-    const int rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertext_length,
-                                            nonce, nonce_length, aad, aad_length);
+    const int rv = packet_decrypt_callback()(dest, aead, aead_ctx, ciphertext, ciphertext_length,
+                                             nonce, nonce_length, aad, aad_length);
     Connection* c = receiving;
     const bool short_header = aad_length > 0 && (aad[0] & 0x80) == 0;
     if (rv != 0 || c == nullptr || !short_header || ciphertext_length < aead->max_overhead) {
@@ -372,9 +372,8 @@ Result<void> Connection::init() {
     cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
   }
   cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
-  cb.encrypt = ngtcp2_crypto_encrypt_cb;
-  cb.decrypt = Callbacks::decrypt;
-  cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
+  set_packet_protection_callbacks(cb);  // encrypt, decrypt, hp_mask
+  cb.decrypt = Callbacks::decrypt;      // which decrypts with packet_decrypt_callback()
   cb.update_key = ngtcp2_crypto_update_key_cb;
   cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
   cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;

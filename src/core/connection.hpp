@@ -11,6 +11,7 @@
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
+#include "core/packet_protection.hpp"
 #include "core/peer_frame_guard.hpp"
 #include "core/rng.hpp"
 #include "core/socket_address.hpp"

@@ -3,6 +3,7 @@
 
 #include <ngtcp2/ngtcp2.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -23,7 +24,8 @@ struct ConnectionId {
   static ConnectionId from(std::span<const std::uint8_t> data) noexcept {
     ConnectionId cid;
     if (data.size() <= kMaxCidLength) {
-      std::memcpy(cid.bytes.data(), data.data(), data.size());
+      // std::copy, not memcpy: an empty span may have a null data(), which memcpy must not get.
+      std::copy(data.begin(), data.end(), cid.bytes.begin());
       cid.length = static_cast<std::uint8_t>(data.size());
     }
     return cid;

@@ -64,6 +64,10 @@ constexpr std::uint64_t kMultihashIdentity = 0x00;
 constexpr std::uint64_t kMultihashSha256 = 0x12;
 constexpr std::uint64_t kCidV1 = 0x01;
 constexpr std::uint64_t kCodecLibp2pKey = 0x72;
+// The longest peer ID accepted. A /p2p value prints as base58btc, at most 1.37 characters per
+// byte, and its text must fit the base58 decoder's limit, or a binary multiaddr would print to
+// text that does not parse back. Real peer IDs are 34 (sha2-256) to 42 (identity) bytes.
+constexpr std::size_t kMaxPeerIdLength = detail::kMaxBaseNLength * 100 / 137;
 
 // User text longer than this is cut in error messages.
 constexpr std::size_t kMaxQuotedLength = 80;
@@ -78,10 +82,10 @@ std::string slash_name(Protocol p) {
   return "/" + std::string(protocol_name(p));
 }
 
-// Returns text quoted for an error message: control and non-ASCII bytes as \xNN, cut when long.
-std::string quoted(std::string_view text) {
-  std::string out = "'";
-  for (const char c : text.substr(0, kMaxQuotedLength)) {
+// Returns text with control and non-ASCII bytes as \xNN, so that a message stays on one line.
+std::string escaped(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte >= 0x20 && byte < 0x7f) {
       out.push_back(c);
@@ -91,8 +95,19 @@ std::string quoted(std::string_view text) {
       out += buf;
     }
   }
-  out += text.size() > kMaxQuotedLength ? "...'" : "'";
   return out;
+}
+
+// Returns text quoted for an error message: escaped, cut when long.
+std::string quoted(std::string_view text) {
+  return "'" + escaped(text.substr(0, kMaxQuotedLength)) +
+         (text.size() > kMaxQuotedLength ? "...'" : "'");
+}
+
+// Returns a component's text for an error message: /dns names and /ip6zone zones may hold any
+// byte but '/' and NUL (newlines included), so they are escaped.
+std::string shown(const Component& c) {
+  return escaped(c.to_string());
 }
 
 std::string hex_number(std::uint64_t value) {
@@ -159,6 +174,10 @@ tl::expected<Multihash, std::string> read_multihash(std::span<const std::uint8_t
 }
 
 Check check_peer_id(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() > kMaxPeerIdLength) {
+    return tl::unexpected("peer ID of " + std::to_string(bytes.size()) + " bytes (at most " +
+                          std::to_string(kMaxPeerIdLength) + ")");
+  }
   const auto mh = read_multihash(bytes);
   if (!mh) {
     return tl::unexpected(mh.error());
@@ -410,7 +429,7 @@ Check check_order(const std::vector<Component>& components) {
   for (std::size_t i = 0; i < components.size(); ++i) {
     if (components[i].protocol == Protocol::ip6zone &&
         (i + 1 == components.size() || components[i + 1].protocol != Protocol::ip6)) {
-      return tl::unexpected(components[i].to_string() + " must be followed by /ip6");
+      return tl::unexpected(shown(components[i]) + " must be followed by /ip6");
     }
   }
   return {};
@@ -502,16 +521,15 @@ Result<ListenAddress> udp_address_of(std::span<const Component> components, std:
       network = "udp";
       break;
     default:
-      return reject(why,
-                    "the address starts with " + host.to_string() + ", not with an IP or DNS host");
+      return reject(why, "the address starts with " + shown(host) + ", not with an IP or DNS host");
   }
   if (i + 1 >= components.size()) {
-    return reject(why, "not a UDP address: no /udp after " + host.to_string());
+    return reject(why, "not a UDP address: no /udp after " + shown(host));
   }
   const Component& transport = components[i + 1];
   if (transport.protocol != Protocol::udp) {
-    return reject(why, "not a UDP address: " + host.to_string() + " is followed by " +
-                           transport.to_string() + ", not /udp");
+    return reject(why, "not a UDP address: " + shown(host) + " is followed by " + shown(transport) +
+                           ", not /udp");
   }
   const std::uint16_t port = port_of(transport.value);
   switch (host.protocol) {
@@ -826,7 +844,7 @@ Result<std::pair<asio::ip::udp::endpoint, QuicVersion>> from_quic_multiaddr(
     case Protocol::ip6: {
       std::string text;
       for (const auto& c : before) {
-        text += c.to_string();
+        text += shown(c);
       }
       return reject(why, "not a UDP address: " + text);
     }
