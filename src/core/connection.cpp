@@ -1,5 +1,7 @@
 #include "core/connection.hpp"
 
+#include "core/ngtcp2_memory.hpp"
+
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include <algorithm>
@@ -369,9 +371,9 @@ Result<void> Connection::init() {
   const ngtcp2_cid scid = params_.scid.to_ngtcp2();
   int rv = params_.role == Role::client
                ? ngtcp2_conn_client_new(&conn_, &dcid, &scid, &path, params_.version, &cb,
-                                        &settings, &tp, nullptr, this)
+                                        &settings, &tp, ngtcp2_allocator(), this)
                : ngtcp2_conn_server_new(&conn_, &dcid, &scid, &path, params_.version, &cb,
-                                        &settings, &tp, nullptr, this);
+                                        &settings, &tp, ngtcp2_allocator(), this);
   if (rv != 0) {
     conn_ = nullptr;
     return fail(std::error_code(rv, ngtcp2_category()));
