@@ -10,6 +10,7 @@
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
+#include "core/fifo.hpp"
 #include "core/rng.hpp"
 #include "core/socket_address.hpp"
 #include "core/time.hpp"
@@ -25,7 +26,6 @@
 
 #include <any>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -323,12 +323,12 @@ class Connection {
   std::vector<ResetToken> peer_tokens_;
 
   std::unordered_map<std::int64_t, StreamState> streams_;
-  std::deque<std::int64_t> send_queue_;
-  std::deque<std::int64_t> incoming_bidi_;
-  std::deque<std::int64_t> incoming_uni_;
+  Fifo<std::int64_t> send_queue_;
+  Fifo<std::int64_t> incoming_bidi_;
+  Fifo<std::int64_t> incoming_uni_;
 
-  std::deque<std::vector<std::uint8_t>> datagrams_out_;
-  std::deque<std::vector<std::uint8_t>> datagrams_in_;
+  Fifo<std::vector<std::uint8_t>> datagrams_out_;
+  Fifo<std::vector<std::uint8_t>> datagrams_in_;
   std::uint64_t next_datagram_id_ = 0;
   std::uint32_t datagram_attempts_ = 0;
   TlsServerChoice server_choice_;  // keeps the chosen identity alive for the session
