@@ -88,6 +88,7 @@ struct Connection::Callbacks {
         c.host_.unregister_cid(c.params_.handle, c.params_.client_initial_dcid);
         std::erase(c.cids_, c.params_.client_initial_dcid);
         c.new_token_due_ = true;
+        c.release_due_ = true;  // a server's handshake is confirmed when it completes
       }
       c.emit(ConnectionEvent::Type::handshake_completed);
       return 0;
@@ -296,7 +297,8 @@ Result<void> Connection::init() {
   } else {
     cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
   }
-  cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb.recv_crypto_data = recv_crypto_data;
+  cb.handshake_confirmed = handshake_confirmed;
   cb.encrypt = ngtcp2_crypto_encrypt_cb;
   cb.decrypt = ngtcp2_crypto_decrypt_cb;
   cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -441,6 +443,9 @@ void Connection::receive(Timestamp now, const SocketAddress& remote,
     handle_read_error(rv, now);
   } else {
     last_receive_ = now;
+  }
+  if (release_due_) {
+    release_handshake_state();
   }
   host_.mark_dirty(params_.handle);
 }

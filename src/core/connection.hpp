@@ -11,6 +11,7 @@
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
 #include "core/fifo.hpp"
+#include "core/post_handshake.hpp"
 #include "core/rng.hpp"
 #include "core/socket_address.hpp"
 #include "core/time.hpp"
@@ -360,6 +361,19 @@ class Connection {
   std::uint64_t packets_sent_ = 0;
   std::uint64_t packets_received_ = 0;
   std::uint64_t datagrams_dropped_ = 0;
+
+  // After the handshake (connection_release.cpp). recv_crypto_data is ngtcp2's recv_crypto_data:
+  // GnuTLS reads the CRYPTO streams while the session lives, post_handshake_ alone afterwards.
+  static int recv_crypto_data(ngtcp2_conn* conn, ngtcp2_crypto_level level, std::uint64_t offset,
+                              const std::uint8_t* data, std::size_t len, void* ud) noexcept;
+  // ngtcp2's handshake_confirmed, called on clients only (a server is confirmed when its
+  // handshake completes).
+  static int handshake_confirmed(ngtcp2_conn* conn, void* ud) noexcept;
+  // Frees the GnuTLS session and what only the handshake used (TLS configuration references, the
+  // token, the qlog factory). Runs once release_due_ is set, after ngtcp2_conn_read_pkt returns.
+  void release_handshake_state() noexcept;
+  bool release_due_ = false;
+  PostHandshakeReader post_handshake_{params_.role == Role::client};
 
   std::unique_ptr<QlogWriter> qlog_;
   ngtcp2_crypto_conn_ref conn_ref_{};
