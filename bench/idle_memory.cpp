@@ -158,29 +158,34 @@ std::string ngtcp2_sizes_text(std::size_t conns) {
   return out;
 }
 
-void* counting_malloc(std::size_t size, void* /*user_data*/) {
-  void* p = std::malloc(size);  // NOLINT(cppcoreguidelines-no-malloc)
+// The counting functions forward to the library's own allocator, so that the figures are those of
+// the library as it runs without the bench.
+void* counting_malloc(std::size_t size, void* user_data) {
+  void* p = quicreuse::core::default_ngtcp2_allocator()->malloc(size, user_data);
   count_in(p);
   return p;
 }
-void counting_free(void* ptr, void* /*user_data*/) {
+void counting_free(void* ptr, void* user_data) {
   count_out(ptr);
-  std::free(ptr);  // NOLINT(cppcoreguidelines-no-malloc)
+  quicreuse::core::default_ngtcp2_allocator()->free(ptr, user_data);
 }
-void* counting_calloc(std::size_t nmemb, std::size_t size, void* /*user_data*/) {
-  void* p = std::calloc(nmemb, size);  // NOLINT(cppcoreguidelines-no-malloc)
+void* counting_calloc(std::size_t nmemb, std::size_t size, void* user_data) {
+  void* p = quicreuse::core::default_ngtcp2_allocator()->calloc(nmemb, size, user_data);
   count_in(p);
   return p;
 }
-void* counting_realloc(void* ptr, std::size_t size, void* /*user_data*/) {
+void* counting_realloc(void* ptr, std::size_t size, void* user_data) {
   const auto before = static_cast<std::int64_t>(ptr == nullptr ? 0 : malloc_usable_size(ptr));
-  void* p = std::realloc(ptr, size);  // NOLINT(cppcoreguidelines-no-malloc)
+  void* p = quicreuse::core::default_ngtcp2_allocator()->realloc(ptr, size, user_data);
   if (p == nullptr && size != 0) {
     return nullptr;  // failed: ptr is untouched
   }
-  g_ngtcp2_bytes -= before;
   if (ptr != nullptr) {
+    g_ngtcp2_bytes -= before;
     --g_ngtcp2_blocks;
+    if (g_ngtcp2_live != nullptr) {
+      g_ngtcp2_live->erase(ptr);
+    }
   }
   count_in(p);
   return p;
