@@ -82,7 +82,9 @@ struct Connection::Callbacks {
         c.state_ = State::established;
       }
       c.alpn_ = selected_alpn(c.tls_.get());
-      c.peer_chain_ = peer_chain(c.tls_.get());
+      if (auto chain = peer_chain(c.tls_.get()); !chain.empty()) {
+        c.peer_chain_ = std::make_shared<const CertificateChain>(std::move(chain));
+      }
       if (c.params_.role == Role::server) {
         // The client has our SCID now: stop routing its initial DCID to us (D13).
         c.host_.unregister_cid(c.params_.handle, c.params_.client_initial_dcid);

@@ -269,7 +269,15 @@ class Connection {
   [[nodiscard]] bool terminated() const noexcept { return state_ == State::closed; }
   [[nodiscard]] bool handshake_completed() const noexcept { return handshake_completed_; }
   [[nodiscard]] const std::string& alpn() const noexcept { return alpn_; }
-  [[nodiscard]] const CertificateChain& peer_certificates() const noexcept { return peer_chain_; }
+  [[nodiscard]] const CertificateChain& peer_certificates() const noexcept {
+    static const CertificateChain kNone;
+    return peer_chain_ ? *peer_chain_ : kNone;
+  }
+  // The same chain, shared: the io layer keeps it after the core forgets the connection.
+  [[nodiscard]] const std::shared_ptr<const CertificateChain>& shared_peer_certificates()
+      const noexcept {
+    return peer_chain_;
+  }
   [[nodiscard]] const CloseInfo& close_info() const noexcept { return close_info_; }
   // Returns the error an application operation gets on a closed connection.
   [[nodiscard]] std::error_code close_error() const;
@@ -317,7 +325,7 @@ class Connection {
   State state_ = State::handshaking;
   bool handshake_completed_ = false;
   std::string alpn_;
-  CertificateChain peer_chain_;
+  std::shared_ptr<const CertificateChain> peer_chain_;  // null when the peer sent none
   CloseInfo close_info_;
   std::vector<ConnectionEvent> events_;
   std::vector<ConnectionId> cids_;  // our SCIDs registered with the host

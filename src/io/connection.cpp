@@ -452,7 +452,8 @@ std::string Connection::alpn() const {
   return ref_->state->alpn;
 }
 CertificateChain Connection::peer_certificates() const {
-  return ref_->state->peer_chain;
+  const auto& chain = ref_->state->peer_chain;
+  return chain ? *chain : CertificateChain{};
 }
 asio::ip::udp::endpoint Connection::local_endpoint() const {
   return ref_->state->local;
