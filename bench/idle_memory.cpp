@@ -8,13 +8,15 @@
 // bytes ngtcp2 holds (every ngtcp2_conn allocates through a counting ngtcp2_mem). The parent
 // prints both sides before (endpoint bound, no connection yet) and after, per connection.
 //
-//   build/bench/idle_memory [--conns N] [--quiet-ms M] [--concurrency K] [--parent server|client]
-//                           [--trim] [--exit-at-idle]
+//   build/bench/idle_memory [--conns N] [--quiet-ms M] [--concurrency K] [--keep-alive-ms K]
+//                           [--parent server|client] [--trim] [--exit-at-idle] [--ngtcp2-sizes]
 //
 // --parent says which side runs in the parent process (the one heaptrack or massif profile,
 // since neither follows a fork); --trim calls malloc_trim(0) before the idle sample;
 // --exit-at-idle leaves the process with every connection still allocated after the sample, so
-// that a heap profiler reports the idle heap as "leaked" (see bench/README.md).
+// that a heap profiler reports the idle heap as "leaked" (see bench/README.md); --ngtcp2-sizes
+// lists the parent's live ngtcp2 blocks by size. --keep-alive-ms overrides the keep-alive period
+// (0 disables it): with tens of thousands of connections, keep-alives leave no quiet period.
 #include "core/ngtcp2_memory.hpp"
 
 #include <quicreuse/endpoint.hpp>
@@ -64,13 +66,15 @@ struct Options {
   bool trim = false;
   bool exit_at_idle = false;
   bool ngtcp2_sizes = false;
+  std::optional<std::chrono::milliseconds> keep_alive;  // absent: the library default (15 s)
   std::chrono::seconds deadline{300};
 };
 
 void usage() {
   std::fprintf(stderr,
                "usage: idle_memory [--conns N] [--quiet-ms M] [--concurrency K] "
-               "[--parent server|client] [--trim] [--exit-at-idle]\n");
+               "[--keep-alive-ms K] [--parent server|client] [--trim] [--exit-at-idle] "
+               "[--ngtcp2-sizes]\n");
 }
 
 std::optional<Options> parse(int argc, char** argv) {
@@ -82,6 +86,8 @@ std::optional<Options> parse(int argc, char** argv) {
       o.conns = std::strtoul(argv[++i], nullptr, 10);
     } else if (arg == "--quiet-ms" && has_value) {
       o.quiet = std::chrono::milliseconds(std::strtoul(argv[++i], nullptr, 10));
+    } else if (arg == "--keep-alive-ms" && has_value) {
+      o.keep_alive = std::chrono::milliseconds(std::strtoul(argv[++i], nullptr, 10));
     } else if (arg == "--concurrency" && has_value) {
       o.concurrency = std::strtoul(argv[++i], nullptr, 10);
     } else if (arg == "--parent" && has_value) {
@@ -306,6 +312,9 @@ class Side {
     EndpointConfig config;
     config.max_connections = 2 * options_.conns + 64;
     config.accept_queue = std::max<std::size_t>(32, options_.concurrency * 2);
+    if (options_.keep_alive) {
+      config.transport.keep_alive_period = *options_.keep_alive;
+    }
     auto ep = Endpoint::bind(io_.get_executor(), {asio::ip::make_address("127.0.0.1"), 0},
                              std::move(config));
     if (!ep) {
@@ -414,6 +423,14 @@ class Side {
       if (const auto t = traffic(); t != last) {
         last = t;
         last_change = Clock::now();
+      }
+      if (Clock::now() > deadline) {
+        // With many connections, keep-alives (every 15 s) may never leave a quiet period.
+        std::fprintf(stderr,
+                     "%s: never quiet for %lld ms (try a shorter --quiet-ms or "
+                     "--keep-alive-ms 0)\n",
+                     server_ ? "server" : "client", static_cast<long long>(options_.quiet.count()));
+        std::exit(1);
       }
     }
     report_.quiet_wait_seconds = std::chrono::duration<double>(Clock::now() - established).count();
