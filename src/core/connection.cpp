@@ -1,5 +1,6 @@
 #include "core/connection.hpp"
 
+#include "core/ngtcp2_memory.hpp"
 #include "core/transport_limits.hpp"
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
@@ -90,7 +91,7 @@ struct Connection::Callbacks {
     if (rv != 0 || c == nullptr || !short_header || ciphertext_length < aead->max_overhead) {
       return rv;
     }
-    const bool handshake_pending = c->params_.role == Role::client && !c->post_handshake_;
+    const bool handshake_pending = c->params_.role == Role::client && !c->transitioned_;
     const std::span<std::uint8_t> plaintext(dest, ciphertext_length - aead->max_overhead);
     return c->frame_guard_.inspect(plaintext, handshake_pending) == PeerFrameGuard::Verdict::drop
                ? NGTCP2_ERR_DECRYPT
@@ -132,7 +133,9 @@ struct Connection::Callbacks {
         c.state_ = State::established;
       }
       c.alpn_ = selected_alpn(c.tls_.get());
-      c.peer_chain_ = peer_chain(c.tls_.get());
+      if (auto chain = peer_chain(c.tls_.get()); !chain.empty()) {
+        c.peer_chain_ = std::make_shared<const CertificateChain>(std::move(chain));
+      }
       if (const ngtcp2_transport_params* tp = ngtcp2_conn_get_remote_transport_params(c.conn_);
           tp != nullptr && tp->preferred_address_present != 0) {
         c.frame_guard_.note_sequence(1);  // the preferred address's connection ID
@@ -142,6 +145,7 @@ struct Connection::Callbacks {
         c.host_.unregister_cid(c.params_.handle, c.params_.client_initial_dcid);
         std::erase(c.cids_, c.params_.client_initial_dcid);
         c.new_token_due_ = true;
+        c.release_due_ = true;  // a server's handshake is confirmed when it completes
       }
       c.emit(ConnectionEvent::Type::handshake_completed);
       return 0;
@@ -283,7 +287,7 @@ struct Connection::Callbacks {
     return guarded([&] {
       Connection& c = self(ud);
       if (type == NGTCP2_CONNECTION_ID_STATUS_TYPE_ACTIVATE) {
-        c.post_handshake_ = true;  // a client's first activation is its post-handshake transition
+        c.transitioned_ = true;  // a client's first activation is its post-handshake transition
       }
       if (token == nullptr) {
         return 0;
@@ -371,7 +375,8 @@ Result<void> Connection::init() {
   } else {
     cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
   }
-  cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb.recv_crypto_data = recv_crypto_data;
+  cb.handshake_confirmed = handshake_confirmed;
   set_packet_protection_callbacks(cb);  // encrypt, decrypt, hp_mask
   cb.decrypt = Callbacks::decrypt;      // which decrypts with packet_decrypt_callback()
   cb.update_key = ngtcp2_crypto_update_key_cb;
@@ -445,9 +450,9 @@ Result<void> Connection::init() {
   const ngtcp2_cid scid = params_.scid.to_ngtcp2();
   int rv = params_.role == Role::client
                ? ngtcp2_conn_client_new(&conn_, &dcid, &scid, &path, params_.version, &cb,
-                                        &settings, &tp, nullptr, this)
+                                        &settings, &tp, ngtcp2_allocator(), this)
                : ngtcp2_conn_server_new(&conn_, &dcid, &scid, &path, params_.version, &cb,
-                                        &settings, &tp, nullptr, this);
+                                        &settings, &tp, ngtcp2_allocator(), this);
   if (rv != 0) {
     conn_ = nullptr;
     return fail(std::error_code(rv, ngtcp2_category()));
@@ -521,6 +526,9 @@ void Connection::receive(Timestamp now, const SocketAddress& remote,
     handle_read_error(rv, now);
   } else {
     last_receive_ = now;
+  }
+  if (release_due_) {
+    release_handshake_state();
   }
   host_.mark_dirty(params_.handle);
 }

@@ -11,8 +11,10 @@
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
+#include "core/fifo.hpp"
 #include "core/packet_protection.hpp"
 #include "core/peer_frame_guard.hpp"
+#include "core/post_handshake.hpp"
 #include "core/rng.hpp"
 #include "core/socket_address.hpp"
 #include "core/time.hpp"
@@ -28,7 +30,6 @@
 
 #include <any>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -284,7 +285,15 @@ class Connection {
   [[nodiscard]] bool terminated() const noexcept { return state_ == State::closed; }
   [[nodiscard]] bool handshake_completed() const noexcept { return handshake_completed_; }
   [[nodiscard]] const std::string& alpn() const noexcept { return alpn_; }
-  [[nodiscard]] const CertificateChain& peer_certificates() const noexcept { return peer_chain_; }
+  [[nodiscard]] const CertificateChain& peer_certificates() const noexcept {
+    static const CertificateChain kNone;
+    return peer_chain_ ? *peer_chain_ : kNone;
+  }
+  // The same chain, shared: the io layer keeps it after the core forgets the connection.
+  [[nodiscard]] const std::shared_ptr<const CertificateChain>& shared_peer_certificates()
+      const noexcept {
+    return peer_chain_;
+  }
   [[nodiscard]] const CloseInfo& close_info() const noexcept { return close_info_; }
   // Returns the error an application operation gets on a closed connection.
   [[nodiscard]] std::error_code close_error() const;
@@ -336,19 +345,19 @@ class Connection {
   State state_ = State::handshaking;
   bool handshake_completed_ = false;
   std::string alpn_;
-  CertificateChain peer_chain_;
+  std::shared_ptr<const CertificateChain> peer_chain_;  // null when the peer sent none
   CloseInfo close_info_;
   std::vector<ConnectionEvent> events_;
   std::vector<ConnectionId> cids_;  // our SCIDs registered with the host
   std::vector<ResetToken> peer_tokens_;
 
   std::unordered_map<std::int64_t, StreamState> streams_;
-  std::deque<std::int64_t> send_queue_;
-  std::deque<std::int64_t> incoming_bidi_;
-  std::deque<std::int64_t> incoming_uni_;
+  Fifo<std::int64_t> send_queue_;
+  Fifo<std::int64_t> incoming_bidi_;
+  Fifo<std::int64_t> incoming_uni_;
 
-  std::deque<std::vector<std::uint8_t>> datagrams_out_;
-  std::deque<std::vector<std::uint8_t>> datagrams_in_;
+  Fifo<std::vector<std::uint8_t>> datagrams_out_;
+  Fifo<std::vector<std::uint8_t>> datagrams_in_;
   std::uint64_t next_datagram_id_ = 0;
   std::uint32_t datagram_attempts_ = 0;
   TlsServerChoice server_choice_;  // keeps the chosen identity alive for the session
@@ -386,11 +395,11 @@ class Connection {
   std::uint64_t consumed_since_update_ = 0;
   Timestamp last_window_update_ = Timestamp::min();
 
-  // Frames from the peer that ngtcp2 0.12 must not see (see PeerFrameGuard); post_handshake_ is
+  // Frames from the peer that ngtcp2 0.12 must not see (see PeerFrameGuard); transitioned_ is
   // set when a client makes ngtcp2's post-handshake transition (its first write after the TLS
   // handshake), which ngtcp2 reports by activating the first connection ID.
   PeerFrameGuard frame_guard_;
-  bool post_handshake_ = false;
+  bool transitioned_ = false;
 
   Timestamp last_receive_{};
   Timestamp expiry_handled_ = Timestamp::min();  // the latest handle_expiry() time
@@ -399,6 +408,19 @@ class Connection {
   std::uint64_t packets_sent_ = 0;
   std::uint64_t packets_received_ = 0;
   std::uint64_t datagrams_dropped_ = 0;
+
+  // After the handshake (connection_release.cpp). recv_crypto_data is ngtcp2's recv_crypto_data:
+  // GnuTLS reads the CRYPTO streams while the session lives, post_handshake_ alone afterwards.
+  static int recv_crypto_data(ngtcp2_conn* conn, ngtcp2_crypto_level level, std::uint64_t offset,
+                              const std::uint8_t* data, std::size_t len, void* ud) noexcept;
+  // ngtcp2's handshake_confirmed, called on clients only (a server is confirmed when its
+  // handshake completes).
+  static int handshake_confirmed(ngtcp2_conn* conn, void* ud) noexcept;
+  // Frees the GnuTLS session and what only the handshake used (TLS configuration references, the
+  // token, the qlog factory). Runs once release_due_ is set, after ngtcp2_conn_read_pkt returns.
+  void release_handshake_state() noexcept;
+  bool release_due_ = false;
+  PostHandshakeReader post_handshake_{params_.role == Role::client};
 
   std::unique_ptr<QlogWriter> qlog_;
   ngtcp2_crypto_conn_ref conn_ref_{};

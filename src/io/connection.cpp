@@ -320,7 +320,7 @@ std::function<void()> make_canceller(const std::shared_ptr<ConnectionState>& st,
 }
 
 void park_stream_op(const std::shared_ptr<ConnectionState>& st,
-                    std::deque<Parked<StreamCompletion>>& queue, StreamCompletion c) {
+                    core::Fifo<Parked<StreamCompletion>>& queue, StreamCompletion c) {
   const std::uint64_t id = st->next_op_id();
   c.on_cancel(make_canceller(st, id));
   queue.push_back({id, std::move(c)});
@@ -452,7 +452,8 @@ std::string Connection::alpn() const {
   return ref_->state->alpn;
 }
 CertificateChain Connection::peer_certificates() const {
-  return ref_->state->peer_chain;
+  const auto& chain = ref_->state->peer_chain;
+  return chain ? *chain : CertificateChain{};
 }
 asio::ip::udp::endpoint Connection::local_endpoint() const {
   return ref_->state->local;

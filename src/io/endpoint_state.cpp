@@ -198,7 +198,7 @@ void EndpointState::on_events(core::Connection& conn,
     switch (ev.type) {
       case T::handshake_completed: {
         st->alpn = conn.alpn();
-        st->peer_chain = conn.peer_certificates();
+        st->peer_chain = conn.shared_peer_certificates();
         st->remote = to_asio(conn.remote());
         for (auto it = dials.begin(); it != dials.end(); ++it) {
           if (it->handle == conn.handle()) {
@@ -250,7 +250,7 @@ void EndpointState::on_incoming() {
 Connection EndpointState::adopt_ready(core::ConnectionHandle handle, core::Connection& conn) {
   auto st = std::make_shared<ConnectionState>(weak_from_this(), handle, executor);
   st->alpn = conn.alpn();
-  st->peer_chain = conn.peer_certificates();
+  st->peer_chain = conn.shared_peer_certificates();
   st->local = local;
   st->remote = to_asio(conn.remote());
   st->user_value = conn.user_value();

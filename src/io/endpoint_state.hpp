@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/endpoint.hpp"
+#include "core/fifo.hpp"
 #include "core/rng.hpp"
 
 #include <quicreuse/connection.hpp>
@@ -86,26 +87,26 @@ struct ConnectionState : std::enable_shared_from_this<ConnectionState> {
   std::error_code close_error;
   // Snapshot kept after the core forgets the connection.
   std::string alpn;
-  CertificateChain peer_chain;
+  std::shared_ptr<const CertificateChain> peer_chain;  // shared with the core; null if none
   asio::ip::udp::endpoint local;
   asio::ip::udp::endpoint remote;
   std::any user_value;
   bool is_client = false;
   ConnectionStats last_stats;
 
-  std::deque<Parked<StreamCompletion>> accept_bidi;
-  std::deque<Parked<StreamCompletion>> accept_uni;
-  std::deque<Parked<StreamCompletion>> open_bidi;
-  std::deque<Parked<StreamCompletion>> open_uni;
-  std::deque<Parked<DatagramCompletion>> datagram_waiters;
-  std::deque<Parked<ErrorCompletion>> closed_waiters;
+  core::Fifo<Parked<StreamCompletion>> accept_bidi;
+  core::Fifo<Parked<StreamCompletion>> accept_uni;
+  core::Fifo<Parked<StreamCompletion>> open_bidi;
+  core::Fifo<Parked<StreamCompletion>> open_uni;
+  core::Fifo<Parked<DatagramCompletion>> datagram_waiters;
+  core::Fifo<Parked<ErrorCompletion>> closed_waiters;
   std::vector<std::function<void(const CloseInfo&)>> close_callbacks;
   std::unordered_map<std::int64_t, StreamWaiters> streams;
 };
 
 // Parks a stream operation (accept/open) with a cancellation hook.
 void park_stream_op(const std::shared_ptr<ConnectionState>& st,
-                    std::deque<Parked<StreamCompletion>>& queue, StreamCompletion c);
+                    core::Fifo<Parked<StreamCompletion>>& queue, StreamCompletion c);
 // Returns a callback that cancels the parked operation op_id of st (if still parked).
 std::function<void()> make_canceller(const std::shared_ptr<ConnectionState>& st,
                                      std::uint64_t op_id);

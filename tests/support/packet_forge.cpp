@@ -64,11 +64,10 @@ std::array<std::uint8_t, NGTCP2_HP_MASKLEN> header_protection_mask(
 
 }  // namespace
 
-std::vector<std::uint8_t> forge_one_rtt_packet(gnutls_session_t session, const OneRttKeys& keys,
+std::vector<std::uint8_t> forge_one_rtt_packet(const OneRttKeys& keys,
                                                std::span<const std::uint8_t> dcid, std::uint64_t pn,
                                                std::span<const std::uint8_t> frames) {
-  ngtcp2_crypto_ctx ctx{};
-  ngtcp2_crypto_ctx_tls(&ctx, session);
+  const ngtcp2_crypto_ctx& ctx = keys.ctx;
   if (keys.key.empty() || keys.iv.size() < 8 || frames.empty()) {
     throw std::invalid_argument("forge_one_rtt_packet: no keys or no frames");
   }

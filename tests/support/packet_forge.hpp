@@ -16,9 +16,8 @@
 namespace quicreuse::test {
 
 // Returns a short-header packet to dcid numbered pn (key phase 0, 4-byte packet number) whose
-// payload is frames, protected with keys for the cipher negotiated by session. frames must not be
-// empty.
-std::vector<std::uint8_t> forge_one_rtt_packet(gnutls_session_t session, const OneRttKeys& keys,
+// payload is frames, protected with keys (and their recorded ciphers). frames must not be empty.
+std::vector<std::uint8_t> forge_one_rtt_packet(const OneRttKeys& keys,
                                                std::span<const std::uint8_t> dcid, std::uint64_t pn,
                                                std::span<const std::uint8_t> frames);
 

@@ -30,6 +30,7 @@ void record(const TlsWiring& wiring, gnutls_session_t session, const std::uint8_
   const std::size_t key_length = ngtcp2_crypto_aead_keylen(&ctx.aead);
   const std::size_t iv_length = ngtcp2_crypto_packet_protection_ivlen(&ctx.aead);
   OneRttKeys& out = *wiring.record_keys;
+  out.ctx = ctx;
   out.key.assign(key, key + key_length);
   out.iv.assign(iv, iv + iv_length);
   out.hp_key.assign(hp_key, hp_key + key_length);

@@ -6,6 +6,8 @@
 
 #include "core/tls_session.hpp"
 
+#include <ngtcp2/ngtcp2_crypto.h>
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -15,6 +17,7 @@ namespace quicreuse::test {
 // OneRttKeys are the 1-RTT packet protection keys a peer sends with (filled during its
 // handshake when recorded).
 struct OneRttKeys {
+  ngtcp2_crypto_ctx ctx{};  // the negotiated AEAD and header protection cipher
   std::vector<std::uint8_t> key;
   std::vector<std::uint8_t> iv;
   std::vector<std::uint8_t> hp_key;
