@@ -40,8 +40,14 @@ std::vector<FrameInfo> walk(std::span<const std::uint8_t> payload) {
 void check_payload(PeerFrameGuard& guard, std::vector<std::uint8_t> payload, bool pending) {
   const std::vector<std::uint8_t> before = payload;
   const auto frames = walk(before);
+  FrameReader reader(before);
+  FrameInfo ignored;
+  while (reader.next(ignored)) {
+  }
   const auto neutralised = guard.frames_neutralised();
-  (void)guard.inspect(payload, pending);
+  const auto verdict = guard.inspect(payload, pending);
+  // What the reader cannot walk to its end never reaches ngtcp2.
+  QUICREUSE_FUZZ_CHECK(!reader.malformed() || verdict == PeerFrameGuard::Verdict::drop);
   QUICREUSE_FUZZ_CHECK(payload.size() == before.size());
   for (std::size_t i = 0; i < payload.size(); ++i) {
     if (payload[i] == before[i]) {

@@ -59,6 +59,15 @@ struct EndpointConfig {
   // Handshaken connections waiting for async_accept; while this many wait, new connection
   // attempts are refused (CONNECTION_REFUSED). Handshakes already under way still complete.
   std::size_t accept_queue = 32;
+  // Server handshakes under way whose clients have not proved their addresses (each holds most
+  // of a connection's memory). Past this many, new clients must do a Retry round trip first,
+  // which costs the endpoint no state; clients that did are refused (CONNECTION_REFUSED) past
+  // twice this many handshakes.
+  std::size_t max_half_open_connections = 256;
+  // After many connections went away (64 or more), give free heap memory back to the system at
+  // most once a second (glibc's malloc_trim, which covers the whole process), so that RSS falls
+  // after a burst or a flood.
+  bool release_memory_after_bursts = true;
   // Non-QUIC datagrams waiting for async_read_non_quic_packet; more are dropped (counted).
   std::size_t non_quic_queue = 32;
   // Returns true when a client that has not proved its address must do a Retry first.
@@ -109,6 +118,10 @@ struct EndpointStats {
   std::uint64_t non_quic_dropped = 0;    // queue full or nobody reading yet
   std::uint64_t version_negotiations_sent = 0;
   std::uint64_t retries_sent = 0;
+  std::uint64_t retries_for_half_open = 0;  // of which: max_half_open_connections was reached
+  std::uint64_t connections_half_open = 0;  // server handshakes under way now
+  std::uint64_t half_open_peak = 0;         // the most at once since the endpoint was created
+  std::uint64_t memory_releases = 0;        // times free heap memory was given back
   std::uint64_t stateless_resets_sent = 0;
   std::uint64_t stateless_resets_received = 0;
   std::uint64_t connections_incoming = 0;  // connection attempts that created state

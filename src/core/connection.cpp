@@ -93,9 +93,13 @@ struct Connection::Callbacks {
     }
     const bool handshake_pending = c->params_.role == Role::client && !c->transitioned_;
     const std::span<std::uint8_t> plaintext(dest, ciphertext_length - aead->max_overhead);
-    return c->frame_guard_.inspect(plaintext, handshake_pending) == PeerFrameGuard::Verdict::drop
-               ? NGTCP2_ERR_DECRYPT
-               : 0;
+    try {
+      return c->frame_guard_.inspect(plaintext, handshake_pending) == PeerFrameGuard::Verdict::drop
+                 ? NGTCP2_ERR_DECRYPT
+                 : 0;
+    } catch (...) {
+      return NGTCP2_ERR_CALLBACK_FAILURE;  // out of memory
+    }
   }
 
   static int get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
@@ -952,6 +956,11 @@ void Connection::handle_expiry(Timestamp now) {
     return;
   }
   expiry_handled_ = std::max(expiry_handled_, now);
+  if (close_pending_ && close_is_error_) {
+    // ngtcp2 failed on a packet: nothing but the CONNECTION_CLOSE may touch it (next write()).
+    host_.mark_dirty(params_.handle);
+    return;
+  }
   if (state_ == State::closing || state_ == State::draining) {
     if (now >= drain_deadline_) {
       state_ = State::closed;

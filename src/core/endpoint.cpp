@@ -58,6 +58,8 @@ std::string_view to_string(DropReason reason) noexcept {
       return "connection_init_failed";
     case DropReason::invalid_address:
       return "invalid_address";
+    case DropReason::too_many_half_open:
+      return "too_many_half_open";
     case DropReason::count_:
       break;
   }
@@ -267,7 +269,17 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
     case TokenKind::unknown:
       break;
   }
-  if (!validated && config_.verify_source_address && config_.verify_source_address(remote)) {
+  // Half-open connections (handshake not complete) hold most of a connection's memory. Past
+  // max_half_open unvalidated ones, a new client must first prove its address with a Retry
+  // round trip (stateless for us); validated ones are refused past twice that.
+  const bool crowded = !validated && unvalidated_half_open_ >= config_.max_half_open;
+  if (validated && half_open_.size() >= 2 * config_.max_half_open) {
+    ++stats_.connections_refused;
+    refuse(hd, remote, kConnectionRefused, sink);
+    return drop(DropReason::too_many_half_open);
+  }
+  if (!validated &&
+      (crowded || (config_.verify_source_address && config_.verify_source_address(remote)))) {
     // Stateless Retry: the client proves it owns its address before we keep any state.
     // ngtcp2_crypto_write_retry asserts a non-empty token and a Retry SCID that differs from the
     // client's DCID (possible by chance with short connection IDs).
@@ -291,6 +303,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
     }
     sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n));
     ++stats_.retries_sent;
+    stats_.retries_for_half_open += crowded ? 1 : 0;
     return DatagramOutcome::retry_sent;
   }
   std::any user_value;
@@ -335,6 +348,9 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   }
   connections_.emplace(handle, std::move(conn));
   ++stats_.connections_incoming;
+  half_open_.emplace(handle, validated);
+  unvalidated_half_open_ += validated ? 0U : 1U;
+  stats_.half_open_peak = std::max<std::uint64_t>(stats_.half_open_peak, half_open_.size());
   ref.receive(now, remote, datagram);
   mark_dirty(handle);
   return DatagramOutcome::accepted;
@@ -426,6 +442,7 @@ void Endpoint::flush(Timestamp now, PacketSink& sink, EndpointObserver& observer
       for (const auto& ev : events) {
         if (ev.type == ConnectionEvent::Type::handshake_completed) {
           record_handshake(conn, now);
+          forget_half_open(handle);
         }
         if (ev.type == ConnectionEvent::Type::handshake_completed && conn.role() == Role::server &&
             !conn.is_closed()) {
@@ -555,10 +572,18 @@ void Endpoint::remove(ConnectionHandle handle, EndpointObserver& observer) {
       ++stats_.closed_by_kind[role][kind];
     }
   }
+  forget_half_open(handle);
   if (connections_.erase(handle) > 0) {
     ++stats_.connections_closed;
     armed_.erase(handle);
     observer.on_removed(handle);
+  }
+}
+
+void Endpoint::forget_half_open(ConnectionHandle handle) {
+  if (auto it = half_open_.find(handle); it != half_open_.end()) {
+    unvalidated_half_open_ -= it->second ? 0U : 1U;
+    half_open_.erase(it);
   }
 }
 

@@ -48,8 +48,9 @@ enum class DropReason {
   reset_rate_limited,  // stateless reset not sent: rate limit
   reset_too_small,     // stateless reset not sent: the packet was too small
   connection_init_failed,
-  invalid_address,  // the sender's address family is not the socket's (IPv4 or IPv6)
-  count_,           // number of reasons
+  invalid_address,     // the sender's address family is not the socket's (IPv4 or IPv6)
+  too_many_half_open,  // a validated Initial while twice max_half_open handshakes are under way
+  count_,              // number of reasons
 };
 std::string_view to_string(DropReason reason) noexcept;
 
@@ -79,6 +80,8 @@ struct EndpointStats {
   std::uint64_t non_quic_received = 0;
   std::uint64_t version_negotiations_sent = 0;
   std::uint64_t retries_sent = 0;
+  std::uint64_t retries_for_half_open = 0;  // of which forced by max_half_open
+  std::uint64_t half_open_peak = 0;         // most server handshakes under way at once
   std::uint64_t stateless_resets_sent = 0;
   std::uint64_t stateless_resets_received = 0;
   std::uint64_t connections_incoming = 0;  // server connections created from an Initial
@@ -110,6 +113,9 @@ struct EndpointConfig {
   // application last had its turn (Endpoint::application_turn), new Initials are refused with
   // CONNECTION_REFUSED.
   std::size_t accept_queue = 32;
+  // Server handshakes under way whose client has not proved its address; past this many, new
+  // clients get a Retry first (validated ones are refused past twice this).
+  std::size_t max_half_open = 256;
   Duration retry_token_lifetime = std::chrono::seconds(10);
   Duration new_token_lifetime = std::chrono::hours(24);
   double stateless_resets_per_second = 100;
@@ -198,6 +204,7 @@ class Endpoint final : public ConnectionHost {
   // Returns the connection for handle, or nullptr when it is gone.
   [[nodiscard]] Connection* find(ConnectionHandle handle) noexcept;
   [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
+  [[nodiscard]] std::size_t half_open_count() const noexcept { return half_open_.size(); }
 
   // Closes every connection (CONNECTION_CLOSE, application code 0) and stops listening; each
   // connection gets a closed event and is removed. Idempotent.
@@ -236,6 +243,7 @@ class Endpoint final : public ConnectionHost {
                          PacketSink& sink);
   ConnectionId new_cid();
   void schedule_timer(Connection& conn);
+  void forget_half_open(ConnectionHandle handle);
   void remove(ConnectionHandle handle, EndpointObserver& observer);
   void record_handshake(const Connection& conn, Timestamp now);
 
@@ -262,6 +270,9 @@ class Endpoint final : public ConnectionHost {
   // Entries of accept_queue_ that were already there at the last application_turn() (the
   // application had its chance to take them); only these make new Initials be refused.
   std::size_t stale_accepts_ = 0;
+  // Server connections whose handshake is under way, and whether their address was validated.
+  std::unordered_map<ConnectionHandle, bool> half_open_;
+  std::size_t unvalidated_half_open_ = 0;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
   std::unordered_map<ConnectionHandle, Timestamp> armed_;  // the live timer of each connection
   std::unordered_map<SocketAddress, std::vector<std::uint8_t>, AddressHash> tokens_;

@@ -1,6 +1,7 @@
-// FrameReader: walks the frames of a decrypted QUIC packet payload (RFC 9000 19, RFC 9221),
-// without interpreting them beyond what the receive-path guards need. A pure parser: it never
-// reads outside the payload and stops at the first frame it cannot delimit.
+// FrameReader: walks the frames of a decrypted QUIC packet payload (RFC 9000 19, RFC 9221) the way
+// ngtcp2 0.12 decodes them (one-byte frame types; unknown types with the 0x08 bit are STREAM
+// frames), without interpreting them beyond what the receive-path guards need. A pure parser: it
+// never reads outside the payload and stops at the first frame it cannot delimit.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,7 @@ class FrameReader {
   [[nodiscard]] bool malformed() const noexcept { return malformed_; }
 
  private:
+  static bool known_non_stream(std::uint64_t type) noexcept;
   bool varint(std::uint64_t& value);
   bool skip(std::uint64_t n);
   bool skip_varints(int n);

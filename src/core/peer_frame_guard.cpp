@@ -10,15 +10,19 @@ namespace quicreuse::core {
 PeerFrameGuard::Verdict PeerFrameGuard::inspect(std::span<std::uint8_t> payload,
                                                 bool handshake_pending) {
   FrameInfo f;
-  if (handshake_pending) {
-    FrameReader reader(payload);
-    while (reader.next(f)) {
-      if (f.type == kFrameHandshakeDone ||
-          (f.type == kFrameNewConnectionId && f.retire_prior_to > 0)) {
-        ++dropped_;
-        return Verdict::drop;
-      }
+  FrameReader check(payload);
+  while (check.next(f)) {
+    if (handshake_pending && (f.type == kFrameHandshakeDone ||
+                              (f.type == kFrameNewConnectionId && f.retire_prior_to > 0))) {
+      ++dropped_;
+      return Verdict::drop;
     }
+  }
+  if (check.malformed()) {
+    // ngtcp2 rejects such a packet too (FRAME_ENCODING_ERROR); dropping it instead keeps any
+    // frame the reader could not see away from ngtcp2, should the two ever disagree.
+    ++dropped_;
+    return Verdict::drop;
   }
   FrameReader reader(payload);
   while (reader.next(f)) {
@@ -37,7 +41,6 @@ PeerFrameGuard::Verdict PeerFrameGuard::inspect(std::span<std::uint8_t> payload,
       insert(f.seq);
     }
   }
-  // A payload the reader could not walk to the end is left as it is: ngtcp2 rejects it.
   return Verdict::accept;
 }
 

@@ -13,6 +13,7 @@
 //   guard drops such packets (as if they failed to decrypt); the peer retransmits their frames,
 //   which arrive after the transition. A well-behaved server cannot send HANDSHAKE_DONE that early
 //   anyway.
+// - A payload the guard cannot walk to its end is dropped (ngtcp2 would reject it as well).
 #pragma once
 
 #include <cstdint>

@@ -87,8 +87,12 @@ int handshake_hook(gnutls_session_t session, unsigned htype, unsigned /*when*/, 
   }
   switch (htype) {
     case GNUTLS_HANDSHAKE_CLIENT_HELLO:
-      return conn->role() == Role::server ? check_client_hello(*conn, *msg)
-                                          : GNUTLS_E_UNEXPECTED_PACKET;
+      try {
+        return conn->role() == Role::server ? check_client_hello(*conn, *msg)
+                                            : GNUTLS_E_UNEXPECTED_PACKET;
+      } catch (...) {
+        return GNUTLS_E_MEMORY_ERROR;
+      }
     case GNUTLS_HANDSHAKE_ENCRYPTED_EXTENSIONS:
       return conn->role() == Role::client ? check_encrypted_extensions(*msg)
                                           : GNUTLS_E_UNEXPECTED_PACKET;

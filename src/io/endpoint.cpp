@@ -28,6 +28,7 @@ core::EndpointConfig core_config_of(const EndpointConfig& config) {
   c.max_connections = config.max_connections;
   c.accept_queue = config.accept_queue;
   c.max_buffered_stream_data = config.max_buffered_stream_data;
+  c.max_half_open = config.max_half_open_connections;
   std::optional<std::filesystem::path> qlog_dir = config.qlog_dir;
   if (!qlog_dir) {
     // Read once per endpoint creation; nothing in the library modifies the environment.
@@ -313,6 +314,10 @@ EndpointStats Endpoint::stats() const {
   out.non_quic_dropped = state_->non_quic_dropped;
   out.version_negotiations_sent = s.version_negotiations_sent;
   out.retries_sent = s.retries_sent;
+  out.retries_for_half_open = s.retries_for_half_open;
+  out.connections_half_open = state_->core_endpoint->half_open_count();
+  out.half_open_peak = s.half_open_peak;
+  out.memory_releases = state_->memory_releases;
   out.stateless_resets_sent = s.stateless_resets_sent;
   out.stateless_resets_received = s.stateless_resets_received;
   out.connections_incoming = s.connections_incoming;

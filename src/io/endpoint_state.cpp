@@ -1,5 +1,6 @@
 #include "io/endpoint_state.hpp"
 
+#include "io/memory_release.hpp"
 #include "io/udp_receive.hpp"
 #include "io/udp_send.hpp"
 
@@ -78,7 +79,8 @@ EndpointState::EndpointState(asio::ip::udp::socket sock, core::EndpointConfig co
     : executor(sock.get_executor()),
       socket(std::move(sock)),
       config(std::move(cfg)),
-      timer(executor) {
+      timer(executor),
+      release_timer(executor) {
   std::error_code ec;
   local = socket.local_endpoint(ec);
   core_endpoint = std::make_unique<core::Endpoint>(std::move(core_config), rng, to_core(local));
@@ -297,7 +299,28 @@ void EndpointState::listening_stopped(std::error_code reason) {
   }
 }
 
+void EndpointState::note_removal() {
+  ++removed_since_release;
+  if (release_armed || closed || !config.release_memory_after_bursts ||
+      removed_since_release < kRemovalsBeforeRelease) {
+    return;
+  }
+  release_armed = true;
+  release_timer.expires_after(std::chrono::seconds(1));
+  release_timer.async_wait([weak = weak_from_this()](std::error_code ec) {
+    auto self = weak.lock();
+    if (!self || ec) {
+      return;
+    }
+    self->release_armed = false;
+    self->removed_since_release = 0;
+    ++self->memory_releases;
+    release_free_memory();
+  });
+}
+
 void EndpointState::on_removed(core::ConnectionHandle handle) {
+  note_removal();
   auto it = connections.find(handle);
   if (it == connections.end()) {
     return;
@@ -404,6 +427,7 @@ void EndpointState::close() {
     st->on_closed(nullptr);
   }
   timer.cancel();
+  release_timer.cancel();
   std::error_code ignored;
   socket.close(ignored);
 }

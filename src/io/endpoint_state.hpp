@@ -176,6 +176,11 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   core::SystemRng rng;
   std::unique_ptr<core::Endpoint> core_endpoint;
   asio::steady_timer timer;
+  // Memory release after bursts (io/memory_release.hpp).
+  asio::steady_timer release_timer;
+  std::size_t removed_since_release = 0;
+  bool release_armed = false;
+  void note_removal();
   core::Timestamp timer_deadline = core::Timestamp::max();
   asio::ip::udp::endpoint local;
   bool closed = false;
@@ -220,6 +225,7 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   std::uint64_t receive_errors = 0;
   std::uint64_t non_quic_delivered = 0;
   std::uint64_t non_quic_dropped = 0;
+  std::uint64_t memory_releases = 0;
 };
 
 }  // namespace quicreuse::detail

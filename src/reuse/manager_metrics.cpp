@@ -58,6 +58,17 @@ void add_endpoint(MetricsWriter& w, const EndpointStats& s) {
           {{"reason", "send_error"}});
   counter("quicreuse_retries_sent_total", "Retry packets sent (source-address validation)",
           s.retries_sent);
+  w.gauge("quicreuse_connections_half_open", "server handshakes under way", {},
+          static_cast<double>(s.connections_half_open));
+  w.gauge("quicreuse_connections_half_open_peak",
+          "the most server handshakes under way at once, per endpoint, summed", {},
+          static_cast<double>(s.half_open_peak));
+  w.gauge("quicreuse_buffered_stream_bytes", "stream bytes held, by side", {{"side", "send"}},
+          static_cast<double>(s.buffered_send_bytes));
+  w.gauge("quicreuse_buffered_stream_bytes", "stream bytes held, by side", {{"side", "receive"}},
+          static_cast<double>(s.buffered_receive_bytes));
+  counter("quicreuse_retries_for_half_open_total",
+          "Retry packets sent because too many handshakes were under way", s.retries_for_half_open);
   counter("quicreuse_version_negotiations_sent_total", "Version Negotiation packets sent",
           s.version_negotiations_sent);
   counter("quicreuse_stateless_resets_sent_total", "stateless resets sent",

@@ -87,6 +87,40 @@ TEST(FrameReader, StopsAtUnknownOrTruncatedFramesWithoutReadingPastTheEnd) {
   EXPECT_TRUE(malformed);
 }
 
+TEST(FrameReader, ReadsFrameTypesAsNgtcp2Does) {
+  // ngtcp2 0.12 reads one type byte and takes unknown types with the 0x08 bit for STREAM frames.
+  const auto odd_stream = join({{0x2a, 0x04, 0x02, 'h', 'i'}, ncid(1, 0)});
+  bool malformed = true;
+  const auto frames = frames_of(odd_stream, &malformed);
+  EXPECT_FALSE(malformed);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].end, 5u);
+  EXPECT_EQ(frames[1].type, kFrameNewConnectionId);
+  // A two-byte type encoding is not one ngtcp2 reads (0x40 has no 0x08 bit): malformed.
+  EXPECT_TRUE(frames_of(std::vector<std::uint8_t>{0x40, 0x01}, &malformed).empty());
+  EXPECT_TRUE(malformed);
+}
+
+TEST(PeerFrameGuard, FramesBehindAnUnusualStreamTypeAreStillScreened) {
+  PeerFrameGuard guard;
+  auto first = ncid(1, 0);
+  auto raise = ncid(10, 10);
+  (void)guard.inspect(first, false);
+  (void)guard.inspect(raise, false);
+  auto disguised = join({{0xfa, 0x04, 0x01, 'x'}, ncid(1, 0)});
+  EXPECT_EQ(guard.inspect(disguised, false), PeerFrameGuard::Verdict::accept);
+  EXPECT_EQ(guard.frames_neutralised(), 1u);
+  auto done = join({{0x2a, 0x04, 0x01, 'x'}, {0x1e}});
+  EXPECT_EQ(guard.inspect(done, true), PeerFrameGuard::Verdict::drop);
+}
+
+TEST(PeerFrameGuard, APayloadItCannotWalkIsDropped) {
+  PeerFrameGuard guard;
+  auto bad = join({{0x01}, {0x40, 0x18}, ncid(1, 0)});
+  EXPECT_EQ(guard.inspect(bad, false), PeerFrameGuard::Verdict::drop);
+  EXPECT_EQ(guard.packets_dropped(), 1u);
+}
+
 TEST(PeerFrameGuard, AnnouncingARetiredSequenceAgainIsTurnedIntoPadding) {
   PeerFrameGuard guard;
   auto first = join({ncid(1, 0), {0x01}});
