@@ -3,6 +3,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "line_writer.hpp"
 #include "multiaddr_arg.hpp"
 #include "output.hpp"
 #include "streams.hpp"
@@ -136,6 +137,7 @@ tl::expected<DialArgs, std::string> parse(const ParsedArgs& p) {
     return tl::make_unexpected(*error);
   }
   a.out.json = p.has("json");
+  LineWriter::instance().set_json(a.out.json);
   return a;
 }
 
@@ -152,11 +154,11 @@ asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> dial_and_e
     co_return tl::make_unexpected("dial " + target.multiaddr.to_string() + " failed: " + why);
   }
   if (out.json) {
-    out.emit(Event("connected")
-                 .str("local", format_host_port(conn->local_endpoint()))
-                 .str("remote", format_host_port(conn->remote_endpoint()))
-                 .str("alpn", conn->alpn()),
-             "");
+    out.emit_always(Event("connected")
+                        .str("local", format_host_port(conn->local_endpoint()))
+                        .str("remote", format_host_port(conn->remote_endpoint()))
+                        .str("alpn", conn->alpn()),
+                    "");
   }
   auto echo = co_await round_trip(*conn, std::move(payload));
   if (!echo) {
@@ -211,7 +213,7 @@ asio::awaitable<int> dial_main(DialArgs a) {
     }
     listener = *opened;
     const std::string addr = listener->multiaddrs().front().to_string();
-    a.out.emit(Event("listening").str("addr", addr), "listening " + addr);
+    a.out.emit_always(Event("listening").str("addr", addr), "listening " + addr);
     asio::co_spawn(ex, echo_server(listener, a.out), asio::detached);
   }
   auto tls = client_tls(a.target.endpoint, a.alpns, a.tls);
@@ -234,10 +236,11 @@ asio::awaitable<int> dial_main(DialArgs a) {
   const std::vector<std::uint8_t>& echo = **result;
   const bool same = echo == payload;
   if (a.bytes_mode) {
-    a.out.emit(Event("echo").num("bytes", echo.size()).boolean("match", same),
-               "echoed " + std::to_string(echo.size()) + " bytes");
+    a.out.emit_always(Event("echo").num("bytes", echo.size()).boolean("match", same),
+                      "echoed " + std::to_string(echo.size()) + " bytes");
   } else {
-    a.out.emit(Event("echo").str("text", to_text(echo)).boolean("match", same), to_text(echo));
+    a.out.emit_always(Event("echo").str("text", to_text(echo)).boolean("match", same),
+                      to_text(echo));
   }
   if (!same) {
     print_error(describe_mismatch(payload, echo));

@@ -4,6 +4,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "line_writer.hpp"
 #include "metrics_http.hpp"
 #include "multiaddr_arg.hpp"
 #include "output.hpp"
@@ -36,7 +37,8 @@ options:
                          ports; default echo/1)
   --cert PEM --key PEM   TLS identity (default: a fresh self-signed certificate for localhost)
   --stun                 answer STUN Binding Requests on the same ports (through the manager's
-                         shared non-QUIC packet conn)
+                         shared non-QUIC packet conn), at most 10 per second (burst 20) per
+                         source address and 2000 per second in all
   --dial MULTIADDR       after listening, dial MULTIADDR through the manager (the dial leaves
                          from a listen port of the same address family), send "hello" on a
                          stream and print 'dial reply: <text> (from <local ip:port>)'
@@ -47,6 +49,9 @@ options:
                          (port 0: any free port; the real one is printed)
   --qlog-dir DIR         write qlog files to DIR (default: $QLOGDIR when set)
   --json                 print events as JSON lines
+
+Output: one line per event; when stdout is not read, event lines beyond 1 MiB are dropped (and
+counted) rather than stopping the server.
 
 example: quicreuse listen /ip4/127.0.0.1/udp/4001/quic-v1 /ip6/::1/udp/0/quic-v1 --stun \
            --alpn echo/1 --alpn chat/1 --metrics 127.0.0.1:9090
@@ -114,6 +119,7 @@ tl::expected<ListenArgs, std::string> parse(const ParsedArgs& p) {
   }
   a.stun = p.has("stun");
   a.out.json = p.has("json");
+  LineWriter::instance().set_json(a.out.json);
   a.qlog_dir = p.value("qlog-dir");
   if (auto metrics = p.value("metrics")) {
     auto address = parse_metrics_address(*metrics);
@@ -304,11 +310,12 @@ asio::awaitable<void> dial_task(std::shared_ptr<ConnManager> cm, DialArg target,
   }
   if (*result) {
     const std::string from = format_host_port((*result)->local);
-    out.emit(Event("dial_reply").str("from", from).str("to", to).str("text", (*result)->text),
-             "dial reply: " + (*result)->text + " (from " + from + ")");
+    out.emit_always(
+        Event("dial_reply").str("from", from).str("to", to).str("text", (*result)->text),
+        "dial reply: " + (*result)->text + " (from " + from + ")");
   } else {
-    out.emit(Event("dial_error").str("to", to).str("error", result->error()),
-             "dial failed: " + to + ": " + result->error());
+    out.emit_always(Event("dial_error").str("to", to).str("error", result->error()),
+                    "dial failed: " + to + ": " + result->error());
   }
 }
 
@@ -324,22 +331,24 @@ asio::awaitable<int> listen_main(ListenArgs a) {
   }
   for (const auto& bound : s.bound) {
     const std::string addr = bound.to_string();
-    a.out.emit(Event("listening").str("addr", addr), "listening " + addr);
+    a.out.emit_always(Event("listening").str("addr", addr), "listening " + addr);
   }
   if (s.metrics) {
     const std::string url = metrics_url(s.metrics->local_endpoint());
-    a.out.emit(Event("metrics").str("url", url), "metrics " + url);
+    a.out.emit_always(Event("metrics").str("url", url), "metrics " + url);
   }
   for (const auto& listener : s.listeners) {
     asio::co_spawn(ex, echo_server(listener, a.out), asio::detached);
   }
+  // One limiter for every address the tool answers STUN on.
+  auto stun_limiter = std::make_shared<StunLimiter>();
   for (const auto& conn : s.stun) {
     const Output out = a.out;
     StunObserver observer = [out](const asio::ip::udp::endpoint& from) {
       const std::string remote = format_host_port(from);
       out.emit(Event("stun").str("remote", remote), "stun answered " + remote);
     };
-    asio::co_spawn(ex, stun_responder(conn, std::move(observer)), asio::detached);
+    asio::co_spawn(ex, stun_responder(conn, std::move(observer), stun_limiter), asio::detached);
   }
   if (a.dial) {
     asio::co_spawn(ex, dial_task(s.cm, *a.dial, a.dial_alpn, a.dial_tls, a.out), asio::detached);
@@ -347,6 +356,11 @@ asio::awaitable<int> listen_main(ListenArgs a) {
   co_await signals.async_wait(as_tuple(use_awaitable));
   block_termination_signals();
   s.close_all();
+  if (stun_limiter->refused() > 0) {
+    a.out.emit_always(
+        Event("stun_refused").num("requests", stun_limiter->refused()),
+        "stun refused " + std::to_string(stun_limiter->refused()) + " requests (rate limit)");
+  }
   co_return kExitOk;
 }
 

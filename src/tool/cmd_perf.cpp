@@ -6,6 +6,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "line_writer.hpp"
 #include "multiaddr_arg.hpp"
 #include "output.hpp"
 #include "streams.hpp"
@@ -234,7 +235,7 @@ asio::awaitable<int> server_main(ServerArgs a) {
   }
   for (const auto& ep : set.endpoints()) {
     const std::string addr = format_multiaddr(ep->local_endpoint());
-    a.out.emit(Event("listening").str("addr", addr), "listening " + addr);
+    a.out.emit_always(Event("listening").str("addr", addr), "listening " + addr);
     asio::co_spawn(ex, perf_accept_loop(ep), asio::detached);
   }
   co_await signals.async_wait(as_tuple(use_awaitable));
@@ -273,6 +274,7 @@ int run_server(std::span<const std::string> args) {
   }
   a.identity = *identity;
   a.out.json = parsed.has("json");
+  LineWriter::instance().set_json(a.out.json);
   asio::io_context io;
   return run_to_completion(io, server_main(std::move(a)));
 }

@@ -1,7 +1,9 @@
 // quicreuse: the command-line tool (spec: cli.md).
 #include "commands.hpp"
+#include "line_writer.hpp"
 #include "output.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -28,9 +30,7 @@ Run 'quicreuse <command> --help' for the options of a command.
 exit codes: 0 success, 1 the run failed, 2 bad command line or setup error
 )";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   using namespace quicreuse::tool;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
@@ -61,4 +61,14 @@ int main(int argc, char** argv) {
   }
   print_error("unknown command '" + command + "' (see 'quicreuse --help')");
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A reader that goes away must not kill the process: writes then fail with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
+  const int code = run(argc, argv);
+  quicreuse::tool::LineWriter::instance().finish();
+  return code;
 }

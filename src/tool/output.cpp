@@ -1,5 +1,7 @@
 #include "output.hpp"
 
+#include "line_writer.hpp"
+
 #include <cstdio>
 
 namespace quicreuse::tool {
@@ -37,6 +39,10 @@ Event& Event::boolean(std::string_view k, bool value) {
 }
 
 void Output::emit(const Event& event, std::string_view text) const {
+  LineWriter::instance().try_write(std::string(json ? std::string_view(event.json()) : text));
+}
+
+void Output::emit_always(const Event& event, std::string_view text) const {
   print_line(json ? std::string_view(event.json()) : text);
 }
 
@@ -75,9 +81,11 @@ std::string json_string(std::string_view s) {
 }
 
 void print_line(std::string_view line) {
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+  LineWriter::instance().write(std::string(line));
+}
+
+void flush_output() {
+  (void)LineWriter::instance().flush(std::chrono::seconds(2));
 }
 
 void print_error(std::string_view what) {

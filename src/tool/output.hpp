@@ -35,14 +35,19 @@ class Event {
 struct Output {
   bool json = false;
 
-  // Prints text (text mode) or event.json() (JSON mode) as one flushed stdout line.
+  // Prints text (text mode) or event.json() (JSON mode) as one stdout line, for per-event lines
+  // (a connection, a STUN answer): never blocks; dropped and counted when stdout is not read.
   void emit(const Event& event, std::string_view text) const;
+  // The same for lines that must not be lost ("listening", results): waits for room.
+  void emit_always(const Event& event, std::string_view text) const;
 };
 
 // Returns s as a JSON string literal (with quotes).
 std::string json_string(std::string_view s);
-// Writes line and a newline to stdout and flushes.
+// Writes line and a newline to stdout (through LineWriter, waiting for room if need be).
 void print_line(std::string_view line);
+// Waits (at most 2 s) until every line was written.
+void flush_output();
 // Writes `quicreuse: what` to stderr.
 void print_error(std::string_view what);
 // Formats a floating-point number with `decimals` digits after the point.

@@ -123,8 +123,8 @@ asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> round_trip
   co_return received;
 }
 
-asio::awaitable<void> stun_responder(std::shared_ptr<NonQuicPacketConn> conn,
-                                     StunObserver observer) {
+asio::awaitable<void> stun_responder(std::shared_ptr<NonQuicPacketConn> conn, StunObserver observer,
+                                     std::shared_ptr<StunLimiter> limiter) {
   std::vector<std::uint8_t> buf(2048);
   for (;;) {
     auto [ec, n, from] = co_await conn->async_read_from(asio::buffer(buf), as_tuple(use_awaitable));
@@ -134,6 +134,9 @@ asio::awaitable<void> stun_responder(std::shared_ptr<NonQuicPacketConn> conn,
     auto response = stun::make_binding_response(std::span<const std::uint8_t>(buf.data(), n), from);
     if (!response) {
       continue;
+    }
+    if (limiter && !limiter->allow(from, StunLimiter::Clock::now())) {
+      continue;  // over this address's (or the total) rate: no answer, counted
     }
     if (conn->write_to(*response, from) && observer) {
       observer(from);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "output.hpp"
+#include "stun_limiter.hpp"
 
 #include <quicreuse/connection.hpp>
 #include <quicreuse/listener.hpp>
@@ -43,8 +44,8 @@ asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> round_trip
 using StunObserver = std::function<void(const asio::ip::udp::endpoint& from)>;
 // Answers the STUN Binding Requests read from conn (a ConnManager's shared non-QUIC packet conn)
 // from the same port, until conn or its socket closes; other non-QUIC datagrams are dropped.
-asio::awaitable<void> stun_responder(std::shared_ptr<NonQuicPacketConn> conn,
-                                     StunObserver observer);
+asio::awaitable<void> stun_responder(std::shared_ptr<NonQuicPacketConn> conn, StunObserver observer,
+                                     std::shared_ptr<StunLimiter> limiter = nullptr);
 
 std::string to_text(const std::vector<std::uint8_t>& bytes);
 std::vector<std::uint8_t> to_bytes(std::string_view text);
