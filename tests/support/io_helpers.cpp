@@ -107,6 +107,9 @@ asio::awaitable<void> echo_server(Endpoint& ep) {
       co_return;
     }
     asio::co_spawn(ep.get_executor(), echo_connection(std::move(conn)), asio::detached);
+    while (auto more = ep.try_accept()) {  // a burst is taken in one turn
+      asio::co_spawn(ep.get_executor(), echo_connection(std::move(*more)), asio::detached);
+    }
   }
 }
 
