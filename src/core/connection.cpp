@@ -137,6 +137,10 @@ struct Connection::Callbacks {
         c.state_ = State::established;
       }
       c.alpn_ = selected_alpn(c.tls_.get());
+      if (const ngtcp2_transport_params* tp = ngtcp2_conn_get_remote_transport_params(c.conn_);
+          tp != nullptr) {
+        c.set_keep_alive(tp->max_idle_timeout);  // now that the peer's idle timeout is known
+      }
       if (auto chain = peer_chain(c.tls_.get()); !chain.empty()) {
         c.peer_chain_ = std::make_shared<const CertificateChain>(std::move(chain));
       }
@@ -473,11 +477,7 @@ Result<void> Connection::init() {
   tls_ = std::move(*session);
   ngtcp2_conn_set_tls_native_handle(conn_, tls_.get());
 
-  if (tc.keep_alive_period.count() > 0) {
-    auto period = std::min(std::chrono::duration_cast<Duration>(tc.keep_alive_period),
-                           std::chrono::duration_cast<Duration>(tc.max_idle_timeout) / 2);
-    ngtcp2_conn_set_keep_alive_timeout(conn_, to_ngtcp2(period));
-  }
+  set_keep_alive(0);
 
   if (!host_.register_cid(params_.handle, params_.scid)) {
     return fail(errc::internal_error);
@@ -1070,6 +1070,24 @@ void Connection::maybe_erase_stream(std::int64_t id) {
     // this bounds the state a peer can make us keep.
     grant_stream_credit(is_bidi(id));
   }
+}
+
+void Connection::set_keep_alive(std::uint64_t peer_idle_timeout) {
+  // RFC 9000 10.1: the effective idle timeout is the smaller of both sides' (0 = none). A
+  // keep-alive at half of it survives one lost PING.
+  const TransportConfig& tc = params_.transport;
+  if (tc.keep_alive_period.count() <= 0) {
+    return;
+  }
+  auto idle = std::chrono::duration_cast<Duration>(tc.max_idle_timeout);
+  if (peer_idle_timeout > 0 && (idle.count() <= 0 || Duration(peer_idle_timeout) < idle)) {
+    idle = Duration(peer_idle_timeout);
+  }
+  auto period = std::chrono::duration_cast<Duration>(tc.keep_alive_period);
+  if (idle.count() > 0) {
+    period = std::min(period, idle / 2);
+  }
+  ngtcp2_conn_set_keep_alive_timeout(conn_, to_ngtcp2(period));
 }
 
 void Connection::grant_stream_credit(bool bidi) {

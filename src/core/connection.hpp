@@ -326,6 +326,9 @@ class Connection {
   void release_send(std::uint64_t bytes);
   void release_receive(std::uint64_t bytes);
   void grant_stream_credit(bool bidi);
+  // Sets the keep-alive to min(keep_alive_period, effective idle timeout / 2); the peer's idle
+  // timeout (nanoseconds, 0 = unknown or none) is known once the handshake completes.
+  void set_keep_alive(std::uint64_t peer_idle_timeout);
   void resume_after_budget();
   void discard_received(StreamState& s);
   void write_packets(Timestamp now, PacketSink& sink);

@@ -70,6 +70,31 @@ TEST(SimLifecycle, KeepAliveKeepsAnIdleConnectionOpen) {
   EXPECT_FALSE(e.client_conn()->is_closed());
 }
 
+// The keep-alive follows the negotiated idle timeout (the smaller of both sides'), not ours: a
+// peer with a 2 s idle timeout and no keep-alive of its own (rust- and js-libp2p use 10 s) must
+// not see our default 15 s keep-alive arrive after it gave up.
+TEST(SimLifecycle, KeepAliveFollowsAShorterPeerIdleTimeoutOnTheClient) {
+  auto server_config = sim_config(1);
+  server_config.transport.max_idle_timeout = 2s;
+  server_config.transport.keep_alive_period = 0ms;
+  Established e(sim_config(2), server_config);  // the client keeps its defaults (15 s, 30 s)
+  e.net.run_for(20s);
+  ASSERT_NE(e.client_conn(), nullptr);
+  EXPECT_FALSE(e.client_conn()->is_closed()) << e.client_conn()->close_error().message();
+  ASSERT_NE(e.server_conn(), nullptr);
+  EXPECT_FALSE(e.server_conn()->is_closed());
+}
+
+TEST(SimLifecycle, KeepAliveFollowsAShorterPeerIdleTimeoutOnTheServer) {
+  auto client_config = sim_config(2);
+  client_config.transport.max_idle_timeout = 2s;
+  client_config.transport.keep_alive_period = 0ms;
+  Established e(client_config);  // the server keeps its defaults
+  e.net.run_for(20s);
+  ASSERT_NE(e.client_conn(), nullptr);
+  EXPECT_FALSE(e.client_conn()->is_closed()) << e.client_conn()->close_error().message();
+}
+
 TEST(SimLifecycle, ApplicationCloseCodeAndReasonReachThePeer) {
   Established e;
   std::optional<CloseInfo> server_close;
