@@ -27,6 +27,10 @@ struct TransportConfig {
   // handshake may take at most twice this.
   std::chrono::milliseconds handshake_idle_timeout{5'000};
   std::chrono::milliseconds max_idle_timeout{30'000};
+  // The round-trip time assumed until the first sample (RFC 9002 6.2.2 suggests 333 ms; like
+  // quic-go we start from 100 ms, so a lost Initial is resent after 300 ms, not after 1 s).
+  // Must be between 1 ms and 10 s.
+  std::chrono::milliseconds initial_rtt{100};
   // RFC 9221 unreliable datagrams.
   bool enable_datagrams = true;
   // Bytes of stream data the application may queue per stream before writes wait.

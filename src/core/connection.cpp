@@ -14,6 +14,16 @@ namespace {
 
 // Most packets one write() call produces (also the GSO batch limit of Linux).
 constexpr std::size_t kMaxPacketsPerWrite = 64;
+// A DATAGRAM frame has at most 1 type byte + an 8-byte length; the packet adds at most a
+// 1+20+4 byte short header and a 16-byte AEAD tag.
+constexpr std::size_t kDatagramOverhead = 1 + 8 + 1 + 20 + 4 + 16;
+// Packets in a row a queued datagram may fail to fit before it is dropped.
+constexpr std::uint32_t kDatagramAttempts = 3;
+// Before the handshake completes, silence ends it only once this many probes (PTO
+// retransmissions of our flight) went unanswered: a lossy path gets that many more chances, as
+// many as a 100 ms initial RTT's backoff fits into the whole-handshake limit (0.3 + 0.6 + 1.2 +
+// 2.4 + 4.8 s), instead of the three sends that fit into the silence alone.
+constexpr std::uint32_t kHandshakeProbes = 3;
 // Our advertised max_datagram_frame_size (RFC 9221).
 constexpr std::uint64_t kMaxDatagramFrameSize = 65535;
 // Closing: resend CONNECTION_CLOSE at most this often in reply to incoming packets.
@@ -133,6 +143,7 @@ struct Connection::Callbacks {
     return guarded([&] {
       Connection& c = self(ud);
       c.handshake_completed_ = true;
+      c.confirmed_ = c.confirmed_ || c.params_.role == Role::server;
       if (c.state_ == State::handshaking) {
         c.state_ = State::established;
       }
@@ -414,6 +425,7 @@ Result<void> Connection::init() {
   settings.rand_ctx.native_handle = &host_.rng();
   settings.max_stream_window = tc.max_stream_window;
   settings.max_window = 0;  // connection-level growth is ours, gated by allow_window_increase_
+  settings.initial_rtt = to_ngtcp2(std::chrono::duration_cast<Duration>(tc.initial_rtt));
   settings.handshake_timeout =
       to_ngtcp2(std::chrono::duration_cast<Duration>(tc.handshake_idle_timeout) * 2);
   if (!params_.token.empty()) {
@@ -530,6 +542,12 @@ void Connection::receive(Timestamp now, const SocketAddress& remote,
     handle_read_error(rv, now);
   } else {
     last_receive_ = now;
+    silent_probes_ = 0;
+    if (handshake_completed_ && !confirmed_ && params_.role == Role::client &&
+        confirm_deadline_ == Timestamp::max()) {
+      confirm_deadline_ =
+          now + std::chrono::duration_cast<Duration>(params_.transport.handshake_idle_timeout);
+    }
   }
   if (release_due_) {
     release_handshake_state();
@@ -687,12 +705,19 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
-  bool datagram_retry = false;
 
+  const bool duplicate = std::exchange(duplicate_probe_, false);
   auto flush = [&] {
     if (pos > 0) {
       sink.send(batch_remote, {tx, pos}, segment);
       bytes_sent_ += pos;
+      // A server's copy must stay within the anti-amplification limit (RFC 9000 8.1), which
+      // ngtcp2 counts without it: three times what the unvalidated address sent us.
+      if (duplicate && (params_.role == Role::client || handshake_completed_ ||
+                        bytes_sent_ + pos <= 3 * bytes_received_)) {
+        sink.send(batch_remote, {tx, pos}, segment);
+        bytes_sent_ += pos;
+      }
     }
     pos = 0;
     batch_count = 0;
@@ -728,8 +753,11 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
   };
 
   for (;;) {
-    // Unreliable datagrams go first: they are small and time-sensitive.
-    if (!datagrams_out_.empty() && handshake_completed_ && !datagram_retry) {
+    // Unreliable datagrams go first: they are small and time-sensitive. One that does not fit
+    // what is left of a packet goes into the next, fresh one; only one that fails to fit
+    // kDatagramAttempts packets in a row (ACK frames and control frames take room) is dropped.
+    // Nothing is dropped for want of congestion window: writing stops and resumes later.
+    if (!datagrams_out_.empty() && handshake_completed_) {
       int accepted = 0;
       auto& front = datagrams_out_.front();
       ngtcp2_vec v{front.data(), front.size()};
@@ -739,45 +767,39 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       const ngtcp2_ssize n = ngtcp2_conn_writev_datagram(conn_, &ps.path, &pi, tx + pos, max_udp,
                                                          &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
                                                          next_datagram_id_, &v, vcnt, ts);
-      if (n == NGTCP2_ERR_WRITE_MORE) {
-        datagrams_out_.pop_front();
-        ++next_datagram_id_;
-        continue;
-      }
       if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
         datagrams_out_.pop_front();  // the peer cannot take it
         ++datagrams_dropped_;
+        datagram_attempts_ = 0;
         continue;
+      }
+      if (accepted != 0) {
+        datagrams_out_.pop_front();
+        ++next_datagram_id_;
+        datagram_attempts_ = 0;
+      } else if (n > 0 && ++datagram_attempts_ >= kDatagramAttempts) {
+        datagrams_out_.pop_front();
+        ++datagrams_dropped_;
+        datagram_attempts_ = 0;
+      }
+      if (n == NGTCP2_ERR_WRITE_MORE) {
+        continue;  // the packet has room left: fill it
       }
       if (n < 0) {
         fail_with_liberr(static_cast<int>(n));
         return;
       }
-      if (accepted != 0) {
-        datagrams_out_.pop_front();
-        ++next_datagram_id_;
-      } else {
-        datagram_retry = true;  // did not fit this packet: try the next one once
-      }
-      if (n == 0) {
-        break;
-      }
-      if (!emit_packet(static_cast<std::size_t>(n))) {
-        break;
-      }
-      if (accepted != 0) {
-        datagram_retry = false;
-      }
-      continue;
-    }
-    if (datagram_retry && !datagrams_out_.empty()) {
-      // It did not fit an empty packet either: drop it rather than stall the queue.
-      if (datagram_attempts_++ > 0) {
-        datagrams_out_.pop_front();
+      if (n == 0 && accepted == 0 && !datagrams_out_.empty() &&
+          datagrams_out_.front().size() + kDatagramOverhead > path_max) {
+        datagrams_out_.pop_front();  // the path shrank under it: it can never fit
         ++datagrams_dropped_;
         datagram_attempts_ = 0;
+        continue;
       }
-      datagram_retry = false;
+      if (n == 0 || !emit_packet(static_cast<std::size_t>(n))) {
+        break;  // congestion window, pacing or the batch limit: later
+      }
+      continue;
     }
 
     StreamState* s = nullptr;
@@ -944,9 +966,12 @@ Timestamp Connection::expiry() const {
   if (close_pending_) {
     t = std::min(t, close_linger_deadline_);
   }
-  if (!handshake_completed_) {
+  if (!handshake_completed_ && silent_probes_ >= kHandshakeProbes) {
     t = std::min(t, last_receive_ + std::chrono::duration_cast<Duration>(
                                         params_.transport.handshake_idle_timeout));
+  }
+  if (!confirmed_) {
+    t = std::min(t, confirm_deadline_);
   }
   return t;
 }
@@ -967,9 +992,12 @@ void Connection::handle_expiry(Timestamp now) {
     }
     return;
   }
-  if (!handshake_completed_ &&
-      now >= last_receive_ +
-                 std::chrono::duration_cast<Duration>(params_.transport.handshake_idle_timeout)) {
+  if ((!handshake_completed_ && silent_probes_ >= kHandshakeProbes &&
+       now >= last_receive_ +
+                  std::chrono::duration_cast<Duration>(params_.transport.handshake_idle_timeout)) ||
+      (!confirmed_ && now >= confirm_deadline_)) {
+    // Silence after every probe, or a client whose handshake completed but was never confirmed
+    // (HANDSHAKE_DONE lost for good, or the server gave up on our Finished).
     CloseInfo info;
     info.kind = CloseInfo::Kind::handshake_timeout;
     info.error = make_error_code(errc::handshake_timeout);
@@ -979,6 +1007,18 @@ void Connection::handle_expiry(Timestamp now) {
   if (from_ngtcp2(ngtcp2_conn_get_expiry(conn_)) > now) {
     host_.mark_dirty(params_.handle);
     return;
+  }
+  if (!confirmed_) {
+    ngtcp2_conn_stat cstat;
+    ngtcp2_conn_get_conn_stat(conn_, &cstat);
+    if (cstat.loss_detection_timer <= to_ngtcp2(now)) {
+      // ngtcp2 is about to probe: one more unanswered attempt. RFC 9002 6.2.4 allows two
+      // datagrams per PTO; ngtcp2 0.12 writes one before the handshake is confirmed. The probe
+      // goes out twice (the peer discards the copy as a duplicate), so a lossy path must lose
+      // both: a client's first flight and its Finished, a server's flight.
+      silent_probes_ += handshake_completed_ ? 0 : 1;
+      duplicate_probe_ = true;
+    }
   }
   const int rv = ngtcp2_conn_handle_expiry(conn_, to_ngtcp2(now));
   if (rv == NGTCP2_ERR_IDLE_CLOSE) {
@@ -1377,11 +1417,9 @@ Result<void> Connection::send_datagram(std::span<const std::uint8_t> data) {
     return fail(errc::datagrams_disabled);
   }
   const ngtcp2_transport_params* remote = ngtcp2_conn_get_remote_transport_params(conn_);
-  // A DATAGRAM frame has at most 1 type byte + an 8-byte length; the packet adds at most a
-  // 1+20+4 byte short header and a 16-byte AEAD tag.
-  constexpr std::size_t kOverhead = 1 + 8 + 1 + 20 + 4 + 16;
   const std::size_t path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
-  if (data.size() + kOverhead > path_max || data.size() + 9 > remote->max_datagram_frame_size) {
+  if (data.size() + kDatagramOverhead > path_max ||
+      data.size() + 9 > remote->max_datagram_frame_size) {
     return fail(errc::datagram_too_large);
   }
   if (datagrams_out_.size() >= std::max<std::size_t>(1, params_.transport.datagram_send_queue)) {

@@ -405,6 +405,14 @@ class Connection {
   bool transitioned_ = false;
 
   Timestamp last_receive_{};
+  // Loss-detection timer expiries (probes) since the last packet received, before the handshake
+  // completes; see kHandshakeProbes.
+  std::uint32_t silent_probes_ = 0;
+  bool duplicate_probe_ = false;  // the next write is a client's handshake probe: send it twice
+  // Handshake confirmed (RFC 9001 4.1.2): at completion on a server, by HANDSHAKE_DONE on a
+  // client, which waits for it until confirm_deadline_ (set when the handshake completes).
+  bool confirmed_ = false;
+  Timestamp confirm_deadline_ = Timestamp::max();
   Timestamp expiry_handled_ = Timestamp::min();  // the latest handle_expiry() time
   std::uint64_t bytes_sent_ = 0;
   std::uint64_t bytes_received_ = 0;

@@ -31,7 +31,9 @@ int Connection::recv_crypto_data(ngtcp2_conn* conn, ngtcp2_crypto_level level, s
 
 int Connection::handshake_confirmed(ngtcp2_conn* /*conn*/, void* ud) noexcept {
   // A client is confirmed by HANDSHAKE_DONE; the session is released after this packet.
-  static_cast<Connection*>(ud)->release_due_ = true;
+  auto* c = static_cast<Connection*>(ud);
+  c->confirmed_ = true;
+  c->release_due_ = true;
   return 0;
 }
 

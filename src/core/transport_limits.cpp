@@ -26,7 +26,8 @@ bool valid_transport_config(const TransportConfig& c) noexcept {
   return c.max_incoming_bidi_streams <= kMaxStreams && c.max_incoming_uni_streams <= kMaxStreams &&
          valid_timeout(c.keep_alive_period) && valid_timeout(c.handshake_idle_timeout) &&
          valid_timeout(c.max_idle_timeout) && c.stream_send_buffer > 0 &&
-         c.connection_send_buffer > 0;
+         c.connection_send_buffer > 0 && c.initial_rtt >= std::chrono::milliseconds(1) &&
+         c.initial_rtt <= std::chrono::seconds(10);
 }
 
 }  // namespace quicreuse::core

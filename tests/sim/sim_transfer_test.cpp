@@ -10,57 +10,6 @@ namespace {
 using namespace std::chrono_literals;
 using core::ConnectionEvent;
 
-// Client side of an echo exchange on one stream.
-struct EchoClient {
-  SimNetwork& net;
-  SimNode& node;
-  StreamPump pump;
-  std::optional<core::ConnectionHandle> handle;
-  std::int64_t stream = -1;
-  bool fin = false;
-
-  EchoClient(SimNetwork& n, SimNode& nd) : net(n), node(nd) {
-    node.on_event = [this](core::Connection& conn, const ConnectionEvent& ev) {
-      if (ev.stream_id != stream || stream < 0) {
-        return;
-      }
-      if (ev.type == ConnectionEvent::Type::stream_readable) {
-        fin = pump.drain(conn, stream, net.now()) || fin;
-      } else if (ev.type == ConnectionEvent::Type::stream_writable) {
-        pump.pump(conn);
-      }
-    };
-  }
-
-  // Dials server, then sends data with FIN on a new stream once the handshake completes.
-  bool send(const SimNode& server, std::vector<std::uint8_t> data, core::Duration limit) {
-    auto h = node.endpoint().connect(net.now(), server.address(), test_client_tls());
-    if (!h) {
-      return false;
-    }
-    handle = *h;
-    if (!net.run_until(
-            [&] {
-              auto* c = node.endpoint().find(*handle);
-              return c == nullptr || c->handshake_completed() || c->is_closed();
-            },
-            limit)) {
-      return false;
-    }
-    core::Connection* c = node.endpoint().find(*handle);
-    if (c == nullptr || !c->handshake_completed()) {
-      return false;
-    }
-    auto id = c->open_stream(true);
-    if (!id) {
-      return false;
-    }
-    stream = *id;
-    pump.queue(*c, stream, std::move(data), true);
-    return net.run_until([&] { return fin; }, limit);
-  }
-};
-
 TEST(SimTransfer, EchoHello) {
   SimNetwork net;
   SimNode& server = net.add_node(sim_address(1, 443), sim_config(1));

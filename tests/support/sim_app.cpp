@@ -91,6 +91,46 @@ EchoServer::EchoServer(SimNetwork& n, SimNode& nd) : net(n), node(nd) {
   };
 }
 
+EchoClient::EchoClient(SimNetwork& n, SimNode& nd) : net(n), node(nd) {
+  node.on_event = [this](core::Connection& conn, const core::ConnectionEvent& ev) {
+    if (ev.stream_id != stream || stream < 0) {
+      return;
+    }
+    if (ev.type == core::ConnectionEvent::Type::stream_readable) {
+      fin = pump.drain(conn, stream, net.now()) || fin;
+    } else if (ev.type == core::ConnectionEvent::Type::stream_writable) {
+      pump.pump(conn);
+    }
+  };
+}
+
+bool EchoClient::send(const SimNode& server, std::vector<std::uint8_t> data, Duration limit) {
+  auto h = node.endpoint().connect(net.now(), server.address(), test_client_tls());
+  if (!h) {
+    return false;
+  }
+  handle = *h;
+  if (!net.run_until(
+          [&] {
+            auto* c = node.endpoint().find(*handle);
+            return c == nullptr || c->handshake_completed() || c->is_closed();
+          },
+          limit)) {
+    return false;
+  }
+  core::Connection* c = node.endpoint().find(*handle);
+  if (c == nullptr || !c->handshake_completed()) {
+    return false;
+  }
+  auto id = c->open_stream(true);
+  if (!id) {
+    return false;
+  }
+  stream = *id;
+  pump.queue(*c, stream, std::move(data), true);
+  return net.run_until([&] { return fin; }, limit);
+}
+
 core::Connection* dial_and_wait(SimNetwork& net, SimNode& client, const SimNode& server,
                                 std::shared_ptr<const core::ClientTlsContext> tls, Duration limit) {
   auto h = client.endpoint().connect(net.now(), server.address(), std::move(tls));

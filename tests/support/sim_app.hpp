@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,6 +53,22 @@ struct EchoServer {
   StreamPump pump;
   std::vector<core::ConnectionHandle> accepted;
   std::set<std::pair<core::ConnectionHandle, std::int64_t>> echoed;
+};
+
+// Client side of an echo exchange on one stream (pairs with EchoServer).
+struct EchoClient {
+  EchoClient(SimNetwork& n, SimNode& nd);
+  // Dials server, then sends data with FIN on a new stream once the handshake completes; true
+  // once the echo's FIN arrived, false if the handshake or the echo did not finish within limit
+  // (virtual time, each).
+  bool send(const SimNode& server, std::vector<std::uint8_t> data, Duration limit);
+
+  SimNetwork& net;
+  SimNode& node;
+  StreamPump pump;
+  std::optional<core::ConnectionHandle> handle;
+  std::int64_t stream = -1;
+  bool fin = false;
 };
 
 // Dials server from client and runs the network until the handshake completed or failed; returns
