@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -130,6 +131,12 @@ class Connection {
   [[nodiscard]] CloseInfo close_info() const;
   // Returns the negotiated ALPN protocol.
   [[nodiscard]] std::string alpn() const;
+  // Returns the negotiated TLS cipher suite (nothing before the handshake completed).
+  [[nodiscard]] std::optional<CipherSuite> cipher_suite() const;
+  // Starts a QUIC key update (RFC 9001 6); the peer follows. Errors: the close error once
+  // closed; errc::key_update_not_ready before the handshake is confirmed, while the previous
+  // update is not yet confirmed by the peer, or within 3 PTO of that.
+  Result<void> initiate_key_update();
   // Returns the peer's certificate chain, leaf first (DER).
   [[nodiscard]] CertificateChain peer_certificates() const;
   [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;

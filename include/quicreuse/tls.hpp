@@ -60,6 +60,20 @@ class TlsIdentity {
   std::vector<std::uint8_t> leaf_der_;
 };
 
+// CipherSuite names a TLS 1.3 cipher suite QUIC can use (RFC 9001 5.3).
+enum class CipherSuite {
+  aes_128_gcm_sha256,        // TLS_AES_128_GCM_SHA256
+  aes_256_gcm_sha384,        // TLS_AES_256_GCM_SHA384
+  chacha20_poly1305_sha256,  // TLS_CHACHA20_POLY1305_SHA256
+  aes_128_ccm_sha256,        // TLS_AES_128_CCM_SHA256
+};
+
+// Returns the IANA name of suite ("TLS_AES_128_GCM_SHA256"...).
+std::string_view to_string(CipherSuite suite) noexcept;
+// Parses an IANA name, case-insensitively, with or without the "TLS_" prefix
+// ("TLS_CHACHA20_POLY1305_SHA256", "chacha20_poly1305_sha256"). Errors: errc::invalid_argument.
+Result<CipherSuite> parse_cipher_suite(std::string_view name);
+
 // CertificateChain is a peer's certificate chain, leaf first, DER encoded.
 using CertificateChain = std::vector<std::vector<std::uint8_t>>;
 
@@ -90,6 +104,10 @@ struct TlsServerConfig {
   // error to refuse (the client then sees CRYPTO_ERROR 0x178, no_application_protocol). Runs on
   // the endpoint's executor; must not block.
   std::function<Result<TlsServerChoice>(const ClientHelloInfo&)> select;
+  // Cipher suites the server accepts, for every connection; empty means all four, in the order
+  // of CipherSuite. A client offering none of them fails with CRYPTO_ERROR 0x128
+  // (handshake_failure). Listening with a repeated suite fails with errc::invalid_argument.
+  std::vector<CipherSuite> cipher_suites;
 };
 
 // TlsClientConfig configures a dial.
@@ -102,6 +120,9 @@ struct TlsClientConfig {
   PeerVerifier verify_server;
   std::filesystem::path ca_file;
   std::shared_ptr<const TlsIdentity> identity;  // client certificate, optional
+  // Cipher suites offered, in preference order; empty means all four, in the order of
+  // CipherSuite. A repeated suite makes the dial fail with errc::invalid_argument.
+  std::vector<CipherSuite> cipher_suites;
 };
 
 }  // namespace quicreuse

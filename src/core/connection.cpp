@@ -1,5 +1,6 @@
 #include "core/connection.hpp"
 
+#include "core/cipher_suites.hpp"
 #include "core/ngtcp2_memory.hpp"
 #include "core/transport_limits.hpp"
 
@@ -148,6 +149,7 @@ struct Connection::Callbacks {
         c.state_ = State::established;
       }
       c.alpn_ = selected_alpn(c.tls_.get());
+      c.cipher_suite_ = negotiated_cipher_suite(c.tls_.get());
       if (const ngtcp2_transport_params* tp = ngtcp2_conn_get_remote_transport_params(c.conn_);
           tp != nullptr) {
         c.set_keep_alive(tp->max_idle_timeout);  // now that the peer's idle timeout is known
@@ -1407,6 +1409,23 @@ bool Connection::datagrams_negotiated() const {
   }
   const ngtcp2_transport_params* remote = ngtcp2_conn_get_remote_transport_params(conn_);
   return remote != nullptr && remote->max_datagram_frame_size > 0;
+}
+
+Result<void> Connection::initiate_key_update(Timestamp now) {
+  if (auto ok = check_open(); !ok) {
+    return fail(ok.error());
+  }
+  // ngtcp2 asserts the post-handshake state: no key update while closing or after an error.
+  if (!handshake_completed_ || !confirmed_ || close_pending_ || state_ != State::established ||
+      ngtcp2_conn_is_in_closing_period(conn_) != 0 ||
+      ngtcp2_conn_is_in_draining_period(conn_) != 0) {
+    return fail(errc::key_update_not_ready);
+  }
+  if (ngtcp2_conn_initiate_key_update(conn_, to_ngtcp2(now)) != 0) {
+    return fail(errc::key_update_not_ready);
+  }
+  host_.mark_dirty(params_.handle);
+  return {};
 }
 
 Result<void> Connection::send_datagram(std::span<const std::uint8_t> data) {

@@ -254,6 +254,11 @@ class Connection {
   // Returns the connection-level receive window currently granted to the peer.
   [[nodiscard]] std::uint64_t receive_window() const noexcept { return connection_window_; }
 
+  // Starts a QUIC key update (RFC 9001 6): packets from now on use the next generation of keys.
+  // Errors: the close error once closed; errc::key_update_not_ready before the handshake is
+  // confirmed, while the previous update is unconfirmed, or within 3 PTO of its confirmation.
+  Result<void> initiate_key_update(Timestamp now);
+
   // Queues an unreliable datagram (empty ones included: a DATAGRAM frame may carry no data).
   // Errors: errc::datagrams_disabled, errc::datagram_too_large, errc::queue_full, connection
   // errors.
@@ -285,6 +290,8 @@ class Connection {
   [[nodiscard]] bool terminated() const noexcept { return state_ == State::closed; }
   [[nodiscard]] bool handshake_completed() const noexcept { return handshake_completed_; }
   [[nodiscard]] const std::string& alpn() const noexcept { return alpn_; }
+  // Returns the negotiated TLS cipher suite once the handshake completed.
+  [[nodiscard]] std::optional<CipherSuite> cipher_suite() const noexcept { return cipher_suite_; }
   [[nodiscard]] const CertificateChain& peer_certificates() const noexcept {
     static const CertificateChain kNone;
     return peer_chain_ ? *peer_chain_ : kNone;
@@ -412,6 +419,7 @@ class Connection {
   // Handshake confirmed (RFC 9001 4.1.2): at completion on a server, by HANDSHAKE_DONE on a
   // client, which waits for it until confirm_deadline_ (set when the handshake completes).
   bool confirmed_ = false;
+  std::optional<CipherSuite> cipher_suite_;
   Timestamp confirm_deadline_ = Timestamp::max();
   Timestamp expiry_handled_ = Timestamp::min();  // the latest handle_expiry() time
   std::uint64_t bytes_sent_ = 0;

@@ -1,5 +1,7 @@
 #include "core/endpoint.hpp"
 
+#include "core/cipher_suites.hpp"
+
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>
@@ -88,7 +90,8 @@ Result<void> Endpoint::listen(
     return fail(errc::already_listening);
   }
   if (!tls ||
-      (!tls->select && (!tls->default_choice.identity || tls->default_choice.alpns.empty()))) {
+      (!tls->select && (!tls->default_choice.identity || tls->default_choice.alpns.empty())) ||
+      !valid_cipher_suites(tls->cipher_suites)) {
     return fail(errc::invalid_argument);
   }
   server_tls_ = std::move(tls);

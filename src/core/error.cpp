@@ -66,6 +66,8 @@ class QuicreuseCategory final : public std::error_category {
         return "peer certificate rejected";
       case errc::internal_error:
         return "internal error";
+      case errc::key_update_not_ready:
+        return "key update not possible yet";
     }
     return "unknown quicreuse error " + std::to_string(value);
   }

@@ -1,5 +1,6 @@
 #include "core/tls_session.hpp"
 
+#include "core/cipher_suites.hpp"
 #include "core/connection.hpp"
 #include "core/handshake_messages.hpp"
 
@@ -10,31 +11,10 @@
 namespace quicreuse::core {
 namespace {
 
-// TLS 1.3 only, without middlebox compatibility mode (QUIC forbids it), common AEADs and groups.
-constexpr const char* kPriority =
-    "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
-    "+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
-    "+GROUP-SECP384R1:+GROUP-SECP521R1";
-
 constexpr std::size_t kMaxAlpnLength = 255;
 
 std::error_code gnutls_error(int rv) {
   return {rv, gnutls_category()};
-}
-
-// Parses kPriority once (GnuTLS priority caches are immutable and may be shared by sessions).
-gnutls_priority_t shared_priority() {
-  struct Cache {
-    gnutls_priority_t priority = nullptr;
-    Cache() { gnutls_priority_init(&priority, kPriority, nullptr); }
-    Cache(const Cache&) = delete;
-    Cache& operator=(const Cache&) = delete;
-    Cache(Cache&&) = delete;
-    Cache& operator=(Cache&&) = delete;
-    ~Cache() { gnutls_priority_deinit(priority); }
-  };
-  static const Cache cache;  // thread-safe initialisation
-  return cache.priority;
 }
 
 Connection* connection_of(gnutls_session_t session) {
@@ -127,16 +107,18 @@ bool valid_alpns(const std::vector<std::string>& alpns) {
 }
 
 Result<TlsSessionPtr> new_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref, bool server,
+                                  std::span<const CipherSuite> suites,
                                   const QuicTlsConfigurer& configure) {
+  auto priority = cipher_priority(suites);
+  if (!priority) {
+    return fail(priority.error());
+  }
   gnutls_session_t raw = nullptr;
   if (int rv = gnutls_init(&raw, flags | GNUTLS_NO_END_OF_EARLY_DATA); rv < 0) {
     return fail(gnutls_error(rv));
   }
   TlsSessionPtr session(raw);
-  gnutls_priority_t priority = shared_priority();
-  if (int rv = priority != nullptr ? gnutls_priority_set(raw, priority)
-                                   : gnutls_priority_set_direct(raw, kPriority, nullptr);
-      rv < 0) {
+  if (int rv = gnutls_priority_set(raw, *priority); rv < 0) {
     return fail(gnutls_error(rv));
   }
   const int rv = configure ? configure(raw)
@@ -154,7 +136,7 @@ Result<TlsSessionPtr> new_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_r
 
 Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(
     const TlsClientConfig& config) {
-  if (!valid_alpns(config.alpns)) {
+  if (!valid_alpns(config.alpns) || !valid_cipher_suites(config.cipher_suites)) {
     return fail(errc::invalid_argument);
   }
   auto context = std::make_shared<ClientTlsContext>();
@@ -194,7 +176,8 @@ Result<std::shared_ptr<const ClientTlsContext>> make_client_tls_context(
 Result<TlsSessionPtr> make_client_session(const ClientTlsContext& context,
                                           ngtcp2_crypto_conn_ref* conn_ref,
                                           const QuicTlsConfigurer& configure) {
-  auto session = new_session(GNUTLS_CLIENT, conn_ref, false, configure);
+  auto session =
+      new_session(GNUTLS_CLIENT, conn_ref, false, context.config.cipher_suites, configure);
   if (!session) {
     return session;
   }
@@ -225,7 +208,7 @@ Result<TlsSessionPtr> make_client_session(const ClientTlsContext& context,
 Result<TlsSessionPtr> make_server_session(const TlsServerConfig& config,
                                           ngtcp2_crypto_conn_ref* conn_ref,
                                           const QuicTlsConfigurer& configure) {
-  auto session = new_session(GNUTLS_SERVER, conn_ref, true, configure);
+  auto session = new_session(GNUTLS_SERVER, conn_ref, true, config.cipher_suites, configure);
   if (!session) {
     return session;
   }

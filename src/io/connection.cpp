@@ -451,6 +451,21 @@ CloseInfo Connection::close_info() const {
 std::string Connection::alpn() const {
   return ref_->state->alpn;
 }
+std::optional<CipherSuite> Connection::cipher_suite() const {
+  return ref_->state->cipher_suite;
+}
+
+Result<void> Connection::initiate_key_update() {
+  core::Connection* core = ref_->state->core();
+  if (core == nullptr) {
+    return fail(ref_->state->closed_error());
+  }
+  auto r = core->initiate_key_update(detail::now());
+  if (r) {
+    ref_->state->schedule_flush();
+  }
+  return r;
+}
 CertificateChain Connection::peer_certificates() const {
   const auto& chain = ref_->state->peer_chain;
   return chain ? *chain : CertificateChain{};

@@ -200,6 +200,8 @@ void EndpointState::on_events(core::Connection& conn,
     switch (ev.type) {
       case T::handshake_completed: {
         st->alpn = conn.alpn();
+        st->cipher_suite = conn.cipher_suite();
+        st->cipher_suite = conn.cipher_suite();
         st->peer_chain = conn.shared_peer_certificates();
         st->remote = to_asio(conn.remote());
         for (auto it = dials.begin(); it != dials.end(); ++it) {
@@ -252,6 +254,7 @@ void EndpointState::on_incoming() {
 Connection EndpointState::adopt_ready(core::ConnectionHandle handle, core::Connection& conn) {
   auto st = std::make_shared<ConnectionState>(weak_from_this(), handle, executor);
   st->alpn = conn.alpn();
+  st->cipher_suite = conn.cipher_suite();
   st->peer_chain = conn.shared_peer_certificates();
   st->local = local;
   st->remote = to_asio(conn.remote());

@@ -87,6 +87,7 @@ struct ConnectionState : std::enable_shared_from_this<ConnectionState> {
   std::error_code close_error;
   // Snapshot kept after the core forgets the connection.
   std::string alpn;
+  std::optional<CipherSuite> cipher_suite;
   std::shared_ptr<const CertificateChain> peer_chain;  // shared with the core; null if none
   asio::ip::udp::endpoint local;
   asio::ip::udp::endpoint remote;
