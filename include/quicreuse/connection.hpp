@@ -132,6 +132,9 @@ class Connection {
   [[nodiscard]] std::string alpn() const;
   // Returns the peer's certificate chain, leaf first (DER).
   [[nodiscard]] CertificateChain peer_certificates() const;
+  // Returns our address on the connection's path: on an endpoint bound to a wildcard address
+  // (0.0.0.0, ::), the address the peer sent to (accepted connections) or the source address the
+  // routing table chose (dialed ones), never the wildcard.
   [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;
   [[nodiscard]] asio::ip::udp::endpoint remote_endpoint() const;
   [[nodiscard]] ConnectionStats stats() const;

@@ -349,7 +349,7 @@ struct Connection::Callbacks {
 // ---------------------------------------------------------------------------------------------
 
 Connection::Connection(ConnectionHost& host, ConnectionParams params)
-    : host_(host), params_(std::move(params)), remote_(params_.remote) {}
+    : host_(host), params_(std::move(params)), remote_(params_.remote), local_(params_.local) {}
 
 Connection::~Connection() {
   BufferBudget& budget = host_.buffer_budget();
@@ -497,7 +497,7 @@ Result<void> Connection::init() {
 // Packet path
 
 void Connection::receive(Timestamp now, const SocketAddress& remote,
-                         std::span<const std::uint8_t> datagram) {
+                         std::span<const std::uint8_t> datagram, const PathInfo& path_info) {
   ++packets_received_;
   bytes_received_ += datagram.size();
   if (state_ == State::closed || state_ == State::draining) {
@@ -519,7 +519,7 @@ void Connection::receive(Timestamp now, const SocketAddress& remote,
     }
     return;
   }
-  SocketAddress local_copy = params_.local;
+  SocketAddress local_copy = path_info.local.empty() ? local_ : path_info.local;
   SocketAddress remote_copy = remote;
   ngtcp2_path path{local_copy.as_ngtcp2(), remote_copy.as_ngtcp2(), nullptr};
   ngtcp2_pkt_info pi{};
@@ -634,7 +634,7 @@ void Connection::write(Timestamp now, PacketSink& sink) {
     if (resend_close_due_) {
       resend_close_due_ = false;
       if (!close_packet_.empty()) {
-        sink.send(remote_, close_packet_, close_packet_.size());
+        sink.send(remote_, close_packet_, close_packet_.size(), PathInfo{local_});
         bytes_sent_ += close_packet_.size();
         ++packets_sent_;
       }
@@ -684,6 +684,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
   std::size_t segment = 0;
   std::size_t total = 0;
   SocketAddress batch_remote;
+  PathInfo batch_path;
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
@@ -691,7 +692,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
 
   auto flush = [&] {
     if (pos > 0) {
-      sink.send(batch_remote, {tx, pos}, segment);
+      sink.send(batch_remote, {tx, pos}, segment, batch_path);
       bytes_sent_ += pos;
     }
     pos = 0;
@@ -707,10 +708,18 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
     } else if (!(to == remote_)) {
       remote_ = to;  // the peer's address changed (migration or NAT rebinding)
     }
+    PathInfo from{SocketAddress(ps.path.local.addr, ps.path.local.addrlen)};
+    if (from.local.empty()) {
+      from.local = local_;
+    } else if (!(from.local == local_)) {
+      local_ = from.local;  // the peer moved to another of our addresses
+    }
     if (batch_count == 0) {
       segment = n;
       batch_remote = to;
-    } else if (!(to == batch_remote) || n > segment || (segment > path_max && n != segment)) {
+      batch_path = from;
+    } else if (!(to == batch_remote) || !(from.local == batch_path.local) || n > segment ||
+               (segment > path_max && n != segment)) {
       // This packet cannot join the batch: send the earlier packets, then start a new batch
       // with this one moved to the front of the buffer.
       const std::size_t earlier = pos;
@@ -718,6 +727,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       std::memmove(tx, tx + earlier, n);
       segment = n;
       batch_remote = to;
+      batch_path = from;
     }
     pos += n;
     ++batch_count;
@@ -900,7 +910,7 @@ void Connection::write_close(Timestamp now, PacketSink& sink) {
     return;
   }
   close_packet_.assign(buf.data(), buf.data() + n);
-  sink.send(remote_, close_packet_, close_packet_.size());
+  sink.send(remote_, close_packet_, close_packet_.size(), PathInfo{local_});
   bytes_sent_ += close_packet_.size();
   ++packets_sent_;
   state_ = State::closing;

@@ -13,6 +13,7 @@
 #include "core/connection_id.hpp"
 #include "core/fifo.hpp"
 #include "core/packet_protection.hpp"
+#include "core/path_info.hpp"
 #include "core/peer_frame_guard.hpp"
 #include "core/post_handshake.hpp"
 #include "core/rng.hpp"
@@ -60,7 +61,8 @@ class QlogWriter {
 using QlogFactory = std::function<std::unique_ptr<QlogWriter>(const ConnectionId& odcid, Role)>;
 
 // PacketSink receives packets to send. data holds one or more packets of segment_size bytes each
-// (the last may be shorter), all for remote: a driver may send them with one GSO call.
+// (the last may be shorter), all for remote and all with the same path (source address): a driver
+// may send them with one GSO call.
 class PacketSink {
  public:
   PacketSink() = default;
@@ -70,7 +72,7 @@ class PacketSink {
   PacketSink& operator=(PacketSink&&) = delete;
   virtual ~PacketSink() = default;
   virtual void send(const SocketAddress& remote, std::span<const std::uint8_t> data,
-                    std::size_t segment_size) = 0;
+                    std::size_t segment_size, const PathInfo& path) = 0;
 };
 
 // ConnectionHost is what a connection needs from its endpoint. Implemented by core::Endpoint.
@@ -201,8 +203,10 @@ class Connection {
   [[nodiscard]] Result<void> init();
 
   // ---- Packet path (called by the endpoint) ----
-  // Processes one datagram received from remote.
-  void receive(Timestamp now, const SocketAddress& remote, std::span<const std::uint8_t> datagram);
+  // Processes one datagram received from remote; path.local, when set, is the address it was
+  // sent to (else the connection's local address).
+  void receive(Timestamp now, const SocketAddress& remote, std::span<const std::uint8_t> datagram,
+               const PathInfo& path = {});
   // Writes every packet that may be sent now to sink.
   void write(Timestamp now, PacketSink& sink);
   // Returns when handle_expiry must be called next (Timestamp::max() when never).
@@ -298,7 +302,8 @@ class Connection {
   // Returns the error an application operation gets on a closed connection.
   [[nodiscard]] std::error_code close_error() const;
   [[nodiscard]] const SocketAddress& remote() const noexcept { return remote_; }
-  [[nodiscard]] const SocketAddress& local() const noexcept { return params_.local; }
+  // Returns our address on the connection's current path (the one packets are sent from).
+  [[nodiscard]] const SocketAddress& local() const noexcept { return local_; }
   [[nodiscard]] const ConnectionId& original_dcid() const noexcept { return params_.original_dcid; }
   [[nodiscard]] Timestamp created() const noexcept { return params_.now; }
   [[nodiscard]] ConnectionStats stats() const;
@@ -345,6 +350,7 @@ class Connection {
   ConnectionHost& host_;
   ConnectionParams params_;
   SocketAddress remote_;
+  SocketAddress local_;  // our address on the current path (params_.local until it changes)
   State state_ = State::handshaking;
   bool handshake_completed_ = false;
   std::string alpn_;

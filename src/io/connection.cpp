@@ -456,6 +456,9 @@ CertificateChain Connection::peer_certificates() const {
   return chain ? *chain : CertificateChain{};
 }
 asio::ip::udp::endpoint Connection::local_endpoint() const {
+  if (const core::Connection* core = ref_->state->core(); core != nullptr) {
+    return detail::to_asio(core->local());
+  }
   return ref_->state->local;
 }
 

@@ -34,7 +34,9 @@ asio::awaitable<void> receive_loop(std::shared_ptr<EndpointState> self) {
       for (std::size_t i = 0; i < n && !self->closed; ++i) {
         const core::SocketAddress from(receiver.from(i), receiver.from_length(i));
         const auto datagram = receiver.data(i);
-        const auto outcome = self->core_endpoint->handle_datagram(t, from, datagram, *self);
+        const core::PathInfo path =
+            self->wildcard ? receiver.path(i, self->local.port()) : core::PathInfo{};
+        const auto outcome = self->core_endpoint->handle_datagram(t, from, datagram, *self, path);
         if (outcome == core::DatagramOutcome::non_quic) {
           self->deliver_non_quic(datagram, to_asio(from));
         }
@@ -85,6 +87,12 @@ EndpointState::EndpointState(asio::ip::udp::socket sock, core::EndpointConfig co
   local = socket.local_endpoint(ec);
   core_endpoint = std::make_unique<core::Endpoint>(std::move(core_config), rng, to_core(local));
   socket.non_blocking(true, ec);
+  if (local.address().is_unspecified()) {
+    // Without the destination address, answers would leave from whatever source address the
+    // kernel picks for the peer, not necessarily the one the peer sent to.
+    wildcard = !enable_destination_address(socket.native_handle(),
+                                           local.address().is_v6() ? AF_INET6 : AF_INET);
+  }
 }
 
 EndpointState::~EndpointState() = default;
@@ -158,13 +166,36 @@ void EndpointState::on_timer() {
   process();
 }
 
+core::SocketAddress EndpointState::source_for(const core::SocketAddress& remote) const {
+  if (!wildcard || remote.empty()) {
+    return {};
+  }
+  // A connected UDP socket sends nothing: connect() only asks the routing table.
+  asio::ip::udp::socket probe(executor);
+  std::error_code ec;
+  const asio::ip::udp::endpoint to = to_asio(remote);
+  probe.open(to.protocol(), ec);
+  if (!ec) {
+    probe.connect(to, ec);
+  }
+  if (ec) {
+    return {};
+  }
+  asio::ip::udp::endpoint source = probe.local_endpoint(ec);
+  if (ec) {
+    return {};
+  }
+  source.port(local.port());
+  return to_core(source);
+}
+
 void EndpointState::send(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
-                         std::size_t segment_size) {
+                         std::size_t segment_size, const core::PathInfo& path) {
   if (closed || !socket.is_open()) {
     return;
   }
-  const SendResult r =
-      send_datagrams(socket.native_handle(), remote, data, segment_size, gso_supported);
+  const SendResult r = send_datagrams(socket.native_handle(), remote, data, segment_size,
+                                      gso_supported, wildcard ? path : core::PathInfo{});
   datagrams_sent += r.datagrams;
   bytes_sent += r.bytes;
   send_errors += r.errors;
@@ -202,6 +233,7 @@ void EndpointState::on_events(core::Connection& conn,
         st->alpn = conn.alpn();
         st->peer_chain = conn.shared_peer_certificates();
         st->remote = to_asio(conn.remote());
+        st->local = to_asio(conn.local());
         for (auto it = dials.begin(); it != dials.end(); ++it) {
           if (it->handle == conn.handle()) {
             auto completion = std::move(it->completion);
@@ -253,7 +285,7 @@ Connection EndpointState::adopt_ready(core::ConnectionHandle handle, core::Conne
   auto st = std::make_shared<ConnectionState>(weak_from_this(), handle, executor);
   st->alpn = conn.alpn();
   st->peer_chain = conn.shared_peer_certificates();
-  st->local = local;
+  st->local = to_asio(conn.local());
   st->remote = to_asio(conn.remote());
   st->user_value = conn.user_value();
   connections.emplace(handle, st);

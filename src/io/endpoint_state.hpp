@@ -162,9 +162,14 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   void cancel_dial(std::uint64_t id);
   void cancel_non_quic(std::uint64_t id);
 
+  // Returns the source address the kernel would pick to reach remote from this socket (a
+  // wildcard socket's connections need a real local address), with the socket's port; empty
+  // when the socket is bound to a specific address or no route is known.
+  core::SocketAddress source_for(const core::SocketAddress& remote) const;
+
   // core::PacketSink
   void send(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
-            std::size_t segment_size) override;
+            std::size_t segment_size, const core::PathInfo& path) override;
   // core::EndpointObserver
   void on_events(core::Connection& conn, std::span<const core::ConnectionEvent> events) override;
   void on_incoming() override;
@@ -183,6 +188,9 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   void note_removal();
   core::Timestamp timer_deadline = core::Timestamp::max();
   asio::ip::udp::endpoint local;
+  // Bound to 0.0.0.0 or ::: datagrams carry their destination address (IP_PKTINFO), and answers
+  // name their source address.
+  bool wildcard = false;
   bool closed = false;
   bool flush_scheduled = false;
   bool turn_marker_posted = false;  // an application_turn() is posted

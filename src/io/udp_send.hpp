@@ -1,6 +1,8 @@
-// Sending UDP datagrams from a socket descriptor, with Linux GSO (UDP_SEGMENT) when available.
+// Sending UDP datagrams from a socket descriptor, with Linux GSO (UDP_SEGMENT) when available and
+// the IP-level metadata of core::PathInfo (source address) in control messages.
 #pragma once
 
+#include "core/path_info.hpp"
 #include "core/socket_address.hpp"
 
 #include <cstddef>
@@ -15,10 +17,13 @@ struct SendResult {
   std::uint64_t errors = 0;  // datagrams dropped (buffer full, unreachable...)
 };
 
-// Sends data to remote as datagrams of segment_size bytes (the last may be shorter). Uses one
-// sendmsg with UDP_SEGMENT when gso is true and there are several segments; if the kernel
-// refuses GSO, clears gso and falls back to one sendto per datagram. Never blocks.
+// Sends data to remote as datagrams of segment_size bytes (the last may be shorter), from
+// path.local when it is set (IP_PKTINFO / IPV6_PKTINFO: for sockets bound to a wildcard
+// address). Uses one sendmsg with UDP_SEGMENT when gso is true and there are several segments;
+// if the kernel refuses GSO, clears gso and falls back to sendmmsg, every datagram carrying the
+// same control messages. Never blocks.
 SendResult send_datagrams(int fd, const core::SocketAddress& remote,
-                          std::span<const std::uint8_t> data, std::size_t segment_size, bool& gso);
+                          std::span<const std::uint8_t> data, std::size_t segment_size, bool& gso,
+                          const core::PathInfo& path = {});
 
 }  // namespace quicreuse::detail
