@@ -30,6 +30,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <any>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -161,6 +162,12 @@ struct ConnectionStats {
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
   std::uint64_t datagrams_dropped = 0;  // received datagrams dropped for a full queue
+  // ECN, counted here: ngtcp2 0.12 picks the marks and validates the path but exposes neither
+  // its validation state nor the peer's counts.
+  std::uint64_t ecn_ect0_sent = 0;              // datagrams sent marked ECT(0)
+  std::array<std::uint64_t, 4> ecn_received{};  // datagrams received, by codepoint
+  PeerFrameGuard::EcnCounts ecn_peer;           // highest counts in the peer's 1-RTT ACKs
+  bool ecn_validated = false;                   // see Connection::stats()
 };
 
 // ConnectionParams are the inputs of a new connection, filled by the endpoint.
@@ -417,6 +424,8 @@ class Connection {
   std::uint64_t packets_sent_ = 0;
   std::uint64_t packets_received_ = 0;
   std::uint64_t datagrams_dropped_ = 0;
+  std::uint64_t ecn_ect0_sent_ = 0;
+  std::array<std::uint64_t, 4> ecn_received_{};
 
   // After the handshake (connection_release.cpp). recv_crypto_data is ngtcp2's recv_crypto_data:
   // GnuTLS reads the CRYPTO streams while the session lives, post_handshake_ alone afterwards.

@@ -34,8 +34,10 @@ asio::awaitable<void> receive_loop(std::shared_ptr<EndpointState> self) {
       for (std::size_t i = 0; i < n && !self->closed; ++i) {
         const core::SocketAddress from(receiver.from(i), receiver.from_length(i));
         const auto datagram = receiver.data(i);
-        const core::PathInfo path =
-            self->wildcard ? receiver.path(i, self->local.port()) : core::PathInfo{};
+        core::PathInfo path = receiver.path(i, self->local.port());
+        if (!self->wildcard) {
+          path.local = {};  // always the socket's address
+        }
         const auto outcome = self->core_endpoint->handle_datagram(t, from, datagram, *self, path);
         if (outcome == core::DatagramOutcome::non_quic) {
           self->deliver_non_quic(datagram, to_asio(from));
@@ -87,6 +89,9 @@ EndpointState::EndpointState(asio::ip::udp::socket sock, core::EndpointConfig co
   local = socket.local_endpoint(ec);
   core_endpoint = std::make_unique<core::Endpoint>(std::move(core_config), rng, to_core(local));
   socket.non_blocking(true, ec);
+  // ECN marks reach ngtcp2 (ngtcp2_pkt_info.ecn), which validates the path with them.
+  ecn_reports =
+      !enable_ecn_reports(socket.native_handle(), local.address().is_v6() ? AF_INET6 : AF_INET);
   if (local.address().is_unspecified()) {
     // Without the destination address, answers would leave from whatever source address the
     // kernel picks for the peer, not necessarily the one the peer sent to.
@@ -194,8 +199,9 @@ void EndpointState::send(const core::SocketAddress& remote, std::span<const std:
   if (closed || !socket.is_open()) {
     return;
   }
-  const SendResult r = send_datagrams(socket.native_handle(), remote, data, segment_size,
-                                      gso_supported, wildcard ? path : core::PathInfo{});
+  const SendResult r =
+      send_datagrams(socket.native_handle(), remote, data, segment_size, gso_supported,
+                     core::PathInfo{wildcard ? path.local : core::SocketAddress{}, path.ecn});
   datagrams_sent += r.datagrams;
   bytes_sent += r.bytes;
   send_errors += r.errors;

@@ -191,6 +191,7 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   // Bound to 0.0.0.0 or ::: datagrams carry their destination address (IP_PKTINFO), and answers
   // name their source address.
   bool wildcard = false;
+  bool ecn_reports = false;  // received datagrams carry their TOS byte (IP_RECVTOS)
   bool closed = false;
   bool flush_scheduled = false;
   bool turn_marker_posted = false;  // an application_turn() is posted

@@ -6,12 +6,25 @@
 #include <cstring>
 
 namespace quicreuse::detail {
+namespace {
+
+constexpr int kEcnMask = 0x03;  // the ECN bits of the TOS / traffic class byte
+
+}  // namespace
 
 std::error_code enable_destination_address(int fd, int family) {
   const int on = 1;
   const int rv = family == AF_INET6
                      ? ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on)
                      : ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+  return rv == 0 ? std::error_code{} : std::error_code(errno, std::system_category());
+}
+
+std::error_code enable_ecn_reports(int fd, int family) {
+  const int on = 1;
+  const int rv = family == AF_INET6
+                     ? ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &on, sizeof on)
+                     : ::setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &on, sizeof on);
   return rv == 0 ? std::error_code{} : std::error_code(errno, std::system_category());
 }
 
@@ -87,6 +100,14 @@ core::PathInfo BatchReceiver::path(std::size_t i, std::uint16_t local_port) cons
         sa.sin6_scope_id = pi.ipi6_ifindex;
       }
       info.local = core::SocketAddress(reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+    } else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS &&
+               cm->cmsg_len >= CMSG_LEN(1)) {
+      info.ecn = static_cast<std::uint8_t>(*CMSG_DATA(cm) & kEcnMask);  // one byte
+    } else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS &&
+               cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int tclass = 0;
+      std::memcpy(&tclass, CMSG_DATA(cm), sizeof tclass);
+      info.ecn = static_cast<std::uint8_t>(tclass & kEcnMask);
     }
   }
   return info;

@@ -18,6 +18,9 @@ namespace quicreuse::detail {
 // (IP_PKTINFO / IPV6_RECVPKTINFO; family is AF_INET or AF_INET6). Needed on sockets bound to a
 // wildcard address to answer from the address the peer used. Returns the setsockopt error.
 std::error_code enable_destination_address(int fd, int family);
+// Asks the kernel to report the TOS / traffic class byte of every datagram received on fd
+// (IP_RECVTOS / IPV6_RECVTCLASS), which holds its ECN codepoint. Returns the setsockopt error.
+std::error_code enable_ecn_reports(int fd, int family);
 
 class BatchReceiver {
  public:
@@ -41,7 +44,8 @@ class BatchReceiver {
   [[nodiscard]] const sockaddr* from(std::size_t i) const;
   [[nodiscard]] socklen_t from_length(std::size_t i) const;
   // Returns the metadata of datagram i: its destination address (with port local_port) when the
-  // kernel reported one (see enable_destination_address), else an empty address.
+  // kernel reported one (see enable_destination_address), else an empty address, and its ECN
+  // codepoint (0 unless enable_ecn_reports is on).
   [[nodiscard]] core::PathInfo path(std::size_t i, std::uint16_t local_port) const;
 
  private:

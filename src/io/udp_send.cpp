@@ -22,11 +22,11 @@ constexpr std::size_t kMaxGsoBytes = 65000;
 // Datagrams per sendmmsg call without GSO.
 constexpr std::size_t kMmsgBatch = 64;
 
-// Control is the control-message buffer of one send: the source address and the GSO segment
-// size, each only when needed.
+// Control is the control-message buffer of one send to an address of family: the source
+// address, the ECN codepoint and the GSO segment size, each only when needed.
 class Control {
  public:
-  Control(const core::PathInfo& path, std::size_t gso_segment) {
+  Control(int family, const core::PathInfo& path, std::size_t gso_segment) {
     msghdr m{};
     m.msg_control = bytes_.data();
     m.msg_controllen = bytes_.size();
@@ -57,6 +57,15 @@ class Control {
       pi.ipi6_ifindex = sa->sin6_scope_id;
       add(IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
     }
+    if (path.ecn != 0) {
+      // The ECN bits alone: the rest of the byte (DSCP) stays the default, 0.
+      const int tos = path.ecn & 0x03;
+      if (family == AF_INET6) {
+        add(IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+      } else {
+        add(IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+      }
+    }
   }
   Control(const Control&) = delete;
   Control& operator=(const Control&) = delete;
@@ -80,7 +89,7 @@ class Control {
 bool send_gso(int fd, const core::SocketAddress& remote, std::span<const std::uint8_t> data,
               std::size_t segment, SendResult& result, bool& gso, const core::PathInfo& path) {
   iovec iov{const_cast<std::uint8_t*>(data.data()), data.size()};
-  Control control(path, segment);
+  Control control(remote.family(), path, segment);
   msghdr msg{};
   msg.msg_name = const_cast<sockaddr*>(remote.data());
   msg.msg_namelen = remote.size();
@@ -107,7 +116,7 @@ std::size_t send_batch(int fd, const core::SocketAddress& remote,
                        const core::PathInfo& path) {
   std::array<mmsghdr, kMmsgBatch> messages{};
   std::array<iovec, kMmsgBatch> iovecs{};
-  Control control(path, 0);
+  Control control(remote.family(), path, 0);
   std::size_t count = 0;
   std::size_t offset = 0;
   while (count < kMmsgBatch && offset < data.size()) {

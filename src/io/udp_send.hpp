@@ -19,9 +19,10 @@ struct SendResult {
 
 // Sends data to remote as datagrams of segment_size bytes (the last may be shorter), from
 // path.local when it is set (IP_PKTINFO / IPV6_PKTINFO: for sockets bound to a wildcard
-// address). Uses one sendmsg with UDP_SEGMENT when gso is true and there are several segments;
-// if the kernel refuses GSO, clears gso and falls back to sendmmsg, every datagram carrying the
-// same control messages. Never blocks.
+// address) and marked with path.ecn (IP_TOS / IPV6_TCLASS) when it is not Not-ECT. Uses one sendmsg
+// with UDP_SEGMENT when gso is true and there are several segments; if the kernel refuses GSO,
+// clears gso and falls back to sendmmsg, every datagram carrying the same control messages. Never
+// blocks.
 SendResult send_datagrams(int fd, const core::SocketAddress& remote,
                           std::span<const std::uint8_t> data, std::size_t segment_size, bool& gso,
                           const core::PathInfo& path = {});

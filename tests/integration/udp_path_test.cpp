@@ -1,5 +1,6 @@
 // The IP-level path on real sockets: answers from the address the peer used on sockets bound to
-// a wildcard address (IP_PKTINFO / IPV6_PKTINFO), and local_endpoint() naming that address.
+// a wildcard address (IP_PKTINFO / IPV6_PKTINFO), local_endpoint() naming that address, and ECN
+// (ECT(0) on what we send, marks we receive counted and given to ngtcp2).
 #include "io_helpers.hpp"
 #include "udp_relay.hpp"
 
@@ -10,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 
 namespace quicreuse::test {
@@ -128,6 +130,113 @@ TEST(WildcardSocket, DialedConnectionNamesItsSourceAddress) {
     EXPECT_EQ(co_await echo_round_trip(*conn, data), data);
     conn->close();
   }));
+}
+
+constexpr std::uint8_t kEct0 = 0x02;
+constexpr std::uint8_t kCe = 0x03;
+
+std::size_t count_marked(const std::vector<Observed>& seen, std::uint8_t ecn) {
+  std::size_t n = 0;
+  for (const auto& d : seen) {
+    n += d.ecn == ecn ? 1 : 0;
+  }
+  return n;
+}
+
+// Statistics of both ends of one connection that moved data through a relay.
+struct EcnRun {
+  ConnectionStats client;
+  ConnectionStats server;
+  std::shared_ptr<UdpRelay> relay;
+};
+
+// Echoes 200 kB from a client through a relay (re-marking what reaches the server when
+// ecn_to_server is set) and returns both ends' statistics, taken before closing.
+EcnRun ecn_run(bool v6, std::optional<std::uint8_t> ecn_to_server) {
+  asio::io_context io;
+  EcnRun run;
+  auto server = Endpoint::bind(io.get_executor(), loopback(v6));
+  auto client = Endpoint::bind(io.get_executor(), loopback(v6));
+  EXPECT_TRUE(server && client);
+  if (!server || !client) {
+    return run;
+  }
+  EXPECT_TRUE(server->listen(server_tls()));
+  std::vector<Connection> accepted;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (;;) {
+          auto conn = co_await server->accept();
+          if (!conn) {
+            co_return;
+          }
+          accepted.push_back(*conn);
+          asio::co_spawn(io, echo_connection(*conn), asio::detached);
+        }
+      },
+      asio::detached);
+  run.relay = UdpRelay::start(io, server->local_endpoint());
+  run.relay->ecn_to_server = ecn_to_server;
+  EXPECT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
+    auto conn = co_await client->dial(run.relay->address(), client_tls());
+    EXPECT_TRUE(conn) << conn.error().message();
+    if (!conn) {
+      co_return;
+    }
+    const auto data = pattern(200'000, 3);
+    EXPECT_EQ(co_await echo_round_trip(*conn, data), data);
+    run.client = conn->stats();
+    EXPECT_EQ(accepted.size(), 1U);
+    if (!accepted.empty()) {
+      run.server = accepted.front().stats();
+    }
+    conn->close();
+  }));
+  run.relay->close();
+  return run;
+}
+
+class Ecn : public ::testing::TestWithParam<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(Families, Ecn, ::testing::Values(false, true),
+                         [](const auto& p) { return std::string(p.param ? "IPv6" : "IPv4"); });
+
+TEST_P(Ecn, PacketsLeaveMarkedEct0AndThePathIsValidated) {
+  const EcnRun run = ecn_run(GetParam(), std::nullopt);
+  ASSERT_TRUE(run.relay);
+  // The relay reads each datagram's TOS / traffic class (IP_RECVTOS / IPV6_RECVTCLASS).
+  EXPECT_GT(count_marked(run.relay->from_client, kEct0), 10U);
+  EXPECT_GT(count_marked(run.relay->from_server, kEct0), 10U);
+  EXPECT_EQ(count_marked(run.relay->from_client, kCe), 0U);
+  // What one end sent marked, the other received marked, and the peer's ACKs counted it. (The
+  // last datagrams may still be on their way when the statistics are taken: sent >= relayed >=
+  // received.)
+  const std::size_t relayed_to_server = count_marked(run.relay->from_client, kEct0);
+  const std::size_t relayed_to_client = count_marked(run.relay->from_server, kEct0);
+  EXPECT_GE(run.client.ecn_ect0_sent, relayed_to_server);
+  EXPECT_GE(run.server.ecn_ect0_sent, relayed_to_client);
+  EXPECT_LE(run.server.ecn_ect0_received, relayed_to_server);
+  EXPECT_LE(run.client.ecn_ect0_received, relayed_to_client);
+  EXPECT_GT(run.server.ecn_ect0_received, 10U);
+  EXPECT_GT(run.client.ecn_ect0_received, 10U);
+  EXPECT_GT(run.client.ecn_peer_ect0, 0U);
+  EXPECT_GT(run.server.ecn_peer_ect0, 0U);
+  EXPECT_EQ(run.client.ecn_ce_received + run.server.ecn_ce_received, 0U);
+  EXPECT_TRUE(run.client.ecn_validated);
+  EXPECT_TRUE(run.server.ecn_validated);
+}
+
+TEST_P(Ecn, CongestionExperiencedMarksAreCountedAndReported) {
+  // The relay marks everything that reaches the server CE, as a congested router would.
+  const EcnRun run = ecn_run(GetParam(), kCe);
+  ASSERT_TRUE(run.relay);
+  EXPECT_GT(run.server.ecn_ce_received, 0U);
+  EXPECT_LE(run.server.ecn_ce_received, run.relay->from_client.size());
+  EXPECT_EQ(run.server.ecn_ect0_received, 0U);
+  // The server's ACKs tell the client (ACK_ECN counts): its marks arrived as CE.
+  EXPECT_GT(run.client.ecn_peer_ce, 0U);
+  EXPECT_EQ(run.client.ecn_peer_ect0, 0U);
 }
 
 }  // namespace
