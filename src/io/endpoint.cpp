@@ -310,6 +310,8 @@ EndpointStats Endpoint::stats() const {
   out.datagrams_sent = state_->datagrams_sent;
   out.bytes_sent = state_->bytes_sent;
   out.send_errors = state_->send_errors;
+  out.write_blocked = state_->write_blocked;
+  out.send_queue_dropped = state_->send_queue_dropped;
   out.non_quic_received = s.non_quic_received;
   out.non_quic_delivered = state_->non_quic_delivered;
   out.non_quic_dropped = state_->non_quic_dropped;

@@ -22,6 +22,16 @@ constexpr std::size_t kMaxGsoBytes = 65000;
 // Datagrams per sendmmsg call without GSO.
 constexpr std::size_t kMmsgBatch = 64;
 
+// Returns true (and records it) when errno says the socket cannot take more now.
+bool note_blocked(SendResult& result) {
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+    result.blocked = true;
+    result.out_of_buffers = errno == ENOBUFS;
+    return true;
+  }
+  return false;
+}
+
 // Control is the control-message buffer of one send to an address of family: the source
 // address, the ECN codepoint and the GSO segment size, each only when needed.
 class Control {
@@ -106,6 +116,9 @@ bool send_gso(int fd, const core::SocketAddress& remote, std::span<const std::ui
     gso = false;  // no GSO here (device or kernel): send one by one from now on
     return false;
   }
+  if (note_blocked(result)) {
+    return true;
+  }
   result.errors += (data.size() + segment - 1) / segment;
   return true;
 }
@@ -136,6 +149,9 @@ std::size_t send_batch(int fd, const core::SocketAddress& remote,
     sent = ::sendmmsg(fd, messages.data(), static_cast<unsigned>(count), 0);
   } while (sent < 0 && errno == EINTR);
   if (sent <= 0) {
+    if (note_blocked(result)) {
+      return 0;
+    }
     // The first datagram failed: it is dropped, the next call tries the rest.
     ++result.errors;
     return iovecs[0].iov_len;
@@ -158,7 +174,8 @@ SendResult send_datagrams(int fd, const core::SocketAddress& remote,
   if (segment_size == 0 || segment_size > data.size()) {
     segment_size = data.size();
   }
-  while (!data.empty()) {
+  const std::size_t total = data.size();
+  while (!data.empty() && !result.blocked) {
     const std::size_t count = (data.size() + segment_size - 1) / segment_size;
     if (gso && count > 1) {
       const std::size_t max_segments =
@@ -166,12 +183,13 @@ SendResult send_datagrams(int fd, const core::SocketAddress& remote,
       const std::size_t n = std::min(count, max_segments) * segment_size;
       const std::size_t chunk = std::min(n, data.size());
       if (send_gso(fd, remote, data.first(chunk), segment_size, result, gso, path)) {
-        data = data.subspan(chunk);
+        data = data.subspan(result.blocked ? 0 : chunk);
         continue;
       }
     }
     data = data.subspan(send_batch(fd, remote, data, segment_size, result, path));
   }
+  result.consumed = total - data.size();
   return result;
 }
 

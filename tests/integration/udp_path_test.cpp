@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -36,18 +38,31 @@ asio::awaitable<void> recording_echo_server(Endpoint& ep,
   }
 }
 
+// Dials to from client, echoes bytes of data over one stream, lets inspect look at the
+// connection while it is open, and closes it.
+asio::awaitable<void> dial_echo_close(Endpoint& client, asio::ip::udp::endpoint to,
+                                      std::size_t bytes,
+                                      std::function<void(const Connection&)> inspect) {
+  auto conn = co_await client.dial(to, client_tls());
+  EXPECT_TRUE(conn) << conn.error().message();
+  if (!conn) {
+    co_return;
+  }
+  const auto data = pattern(bytes, bytes);
+  EXPECT_EQ(co_await echo_round_trip(*conn, data), data);
+  if (inspect) {
+    inspect(*conn);
+  }
+  conn->close();
+}
+
 // Dials target through a recording relay, echoes a message and returns the relay.
 asio::awaitable<std::shared_ptr<UdpRelay>> echo_through_relay(asio::io_context& io,
                                                               Endpoint& client,
                                                               asio::ip::udp::endpoint target) {
   auto relay = UdpRelay::start(io, target);
-  auto conn = co_await client.dial(relay->address(), client_tls());
-  EXPECT_TRUE(conn) << conn.error().message();
-  if (conn) {
-    const auto data = pattern(20'000, 7);  // several packets, some in one GSO batch
-    EXPECT_EQ(co_await echo_round_trip(*conn, data), data);
-    conn->close();
-  }
+  // Several packets, some of them in one GSO batch.
+  co_await dial_echo_close(client, relay->address(), 20'000, {});
   co_return relay;
 }
 
@@ -119,16 +134,10 @@ TEST(WildcardSocket, DialedConnectionNamesItsSourceAddress) {
   ASSERT_TRUE(client);
   std::vector<asio::ip::udp::endpoint> locals;
   asio::co_spawn(io, recording_echo_server(*server, locals), asio::detached);
+  const auto expected = at("127.0.0.1", client->local_endpoint().port());
   ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    auto conn = co_await client->dial(server->local_endpoint(), client_tls());
-    EXPECT_TRUE(conn) << conn.error().message();
-    if (!conn) {
-      co_return;
-    }
-    EXPECT_EQ(conn->local_endpoint(), at("127.0.0.1", client->local_endpoint().port()));
-    const auto data = pattern(3'000, 1);
-    EXPECT_EQ(co_await echo_round_trip(*conn, data), data);
-    conn->close();
+    co_await dial_echo_close(*client, server->local_endpoint(), 3'000,
+                             [&](const Connection& c) { EXPECT_EQ(c.local_endpoint(), expected); });
   }));
 }
 
@@ -179,19 +188,13 @@ EcnRun ecn_run(bool v6, std::optional<std::uint8_t> ecn_to_server) {
   run.relay = UdpRelay::start(io, server->local_endpoint());
   run.relay->ecn_to_server = ecn_to_server;
   EXPECT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
-    auto conn = co_await client->dial(run.relay->address(), client_tls());
-    EXPECT_TRUE(conn) << conn.error().message();
-    if (!conn) {
-      co_return;
-    }
-    const auto data = pattern(200'000, 3);
-    EXPECT_EQ(co_await echo_round_trip(*conn, data), data);
-    run.client = conn->stats();
-    EXPECT_EQ(accepted.size(), 1U);
-    if (!accepted.empty()) {
-      run.server = accepted.front().stats();
-    }
-    conn->close();
+    co_await dial_echo_close(*client, run.relay->address(), 200'000, [&](const Connection& c) {
+      run.client = c.stats();
+      EXPECT_EQ(accepted.size(), 1U);
+      if (!accepted.empty()) {
+        run.server = accepted.front().stats();
+      }
+    });
   }));
   run.relay->close();
   return run;
@@ -237,6 +240,33 @@ TEST_P(Ecn, CongestionExperiencedMarksAreCountedAndReported) {
   // The server's ACKs tell the client (ACK_ECN counts): its marks arrived as CE.
   EXPECT_GT(run.client.ecn_peer_ce, 0U);
   EXPECT_EQ(run.client.ecn_peer_ect0, 0U);
+}
+
+TEST(WriteBlocked, NoPacketIsLostWhileTheSendBufferIsFull) {
+  // Run by the ctest write_blocked_on_slow_loopback, inside slow_loopback.sh.
+  if (std::getenv("QUICREUSE_SLOW_LOOPBACK") == nullptr) {  // NOLINT(concurrency-mt-unsafe)
+    GTEST_SKIP() << "needs the rate-limited loopback of tests/integration/slow_loopback.sh";
+  }
+  asio::io_context io;
+  EndpointConfig config;
+  config.send_buffer_size = 4096;  // the kernel minimum (4608): a few packets behind the qdisc
+  auto server = Endpoint::bind(io.get_executor(), loopback(false), config);
+  auto client = Endpoint::bind(io.get_executor(), loopback(false), config);
+  ASSERT_TRUE(server && client);
+  ASSERT_TRUE(server->listen(server_tls()));
+  asio::co_spawn(io, echo_server(*server), asio::detached);
+  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
+    co_await dial_echo_close(*client, server->local_endpoint(), 3'000'000, {});
+  }));
+  for (const Endpoint* ep : {&*client, &*server}) {
+    const EndpointStats s = ep->stats();
+    const std::string side = ep == &*client ? "client_" : "server_";
+    RecordProperty(side + "write_blocked", std::to_string(s.write_blocked));
+    RecordProperty(side + "datagrams_sent", std::to_string(s.datagrams_sent));
+    EXPECT_GT(s.write_blocked, 0U);  // the socket did refuse packets for a while
+    EXPECT_EQ(s.send_errors, 0U);    // and none of them was lost for it
+    EXPECT_EQ(s.send_queue_dropped, 0U);
+  }
 }
 
 }  // namespace
