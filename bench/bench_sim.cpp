@@ -16,7 +16,7 @@ SimHost::SimHost(SimNet& net, SocketAddress address, core::EndpointConfig config
       endpoint_(std::make_unique<core::Endpoint>(std::move(config), rng_, address)) {}
 
 void SimHost::send(const SocketAddress& remote, std::span<const std::uint8_t> data,
-                   std::size_t segment_size) {
+                   std::size_t segment_size, const core::PathInfo& /*path*/) {
   if (segment_size == 0) {
     segment_size = data.size();
   }

@@ -48,7 +48,7 @@ class SimHost final : public core::PacketSink, public core::EndpointObserver {
   std::size_t removed = 0;
 
   void send(const SocketAddress& remote, std::span<const std::uint8_t> data,
-            std::size_t segment_size) override;
+            std::size_t segment_size, const core::PathInfo& path) override;
   void on_events(core::Connection& conn, std::span<const core::ConnectionEvent> events) override;
   void on_incoming() override;
   void on_removed(core::ConnectionHandle handle) override;

@@ -31,7 +31,8 @@ constexpr std::size_t kTableSize = 1024;  // power of two
 // DiscardSink drops what the endpoint sends (stateless resets, Version Negotiation, ...).
 class DiscardSink final : public core::PacketSink {
  public:
-  void send(const SocketAddress&, std::span<const std::uint8_t> data, std::size_t) override {
+  void send(const SocketAddress&, std::span<const std::uint8_t> data, std::size_t,
+            const core::PathInfo&) override {
     ++sends;
     bytes += data.size();
   }

@@ -75,7 +75,7 @@ std::vector<Datagram> Node::take_outbox() {
 }
 
 void Node::send(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
-                std::size_t segment_size) {
+                std::size_t segment_size, const core::PathInfo& /*path*/) {
   if (segment_size == 0) {
     segment_size = data.size();
   }

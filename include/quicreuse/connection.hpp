@@ -37,6 +37,23 @@ struct ConnectionStats {
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
   std::uint64_t datagrams_dropped = 0;  // RFC 9221 datagrams dropped (queue full, too large)
+  // ECN (RFC 9000 13.4). ngtcp2 chooses the marks and validates the path itself; version 0.12
+  // exposes neither its validation state nor the peer's ECN counts, so these are counted by the
+  // library.
+  std::uint64_t ecn_ect0_sent = 0;      // UDP datagrams sent marked ECT(0)
+  std::uint64_t ecn_ect0_received = 0;  // UDP datagrams received marked ECT(0)
+  std::uint64_t ecn_ect1_received = 0;  // ... ECT(1)
+  std::uint64_t ecn_ce_received = 0;    // ... CE (Congestion Experienced)
+  // The highest ECN counts the peer reported in its 1-RTT ACK frames: how many of our packets
+  // reached it marked ECT(0), ECT(1) and CE.
+  std::uint64_t ecn_peer_ect0 = 0;
+  std::uint64_t ecn_peer_ect1 = 0;
+  std::uint64_t ecn_peer_ce = 0;
+  // True once ngtcp2 found the path ECN-capable: it marks at most 10 datagrams while testing a
+  // path and keeps marking only after the peer's ACK frames counted those marks, so more than 10
+  // marked datagrams with marks counted by the peer means validated. (A path change restarts the
+  // test; if validation fails, marking stops and this stays false.)
+  bool ecn_validated = false;
 };
 
 // Connection is a shared handle to a QUIC connection; copies refer to the same connection.
@@ -139,6 +156,9 @@ class Connection {
   Result<void> initiate_key_update();
   // Returns the peer's certificate chain, leaf first (DER).
   [[nodiscard]] CertificateChain peer_certificates() const;
+  // Returns our address on the connection's path: on an endpoint bound to a wildcard address
+  // (0.0.0.0, ::), the address the peer sent to (accepted connections) or the source address the
+  // routing table chose (dialed ones), never the wildcard.
   [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;
   [[nodiscard]] asio::ip::udp::endpoint remote_endpoint() const;
   [[nodiscard]] ConnectionStats stats() const;

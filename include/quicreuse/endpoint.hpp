@@ -78,6 +78,10 @@ struct EndpointConfig {
   // Socket buffer sizes requested with SO_RCVBUF / SO_SNDBUF (0: leave the system default).
   int receive_buffer_size = 4 * 1024 * 1024;
   int send_buffer_size = 4 * 1024 * 1024;
+  // Packets kept while the socket is write-blocked (its send buffer full: EAGAIN, or ENOBUFS),
+  // in bytes. They go out in order once the socket is writable, and connections write nothing
+  // new meanwhile; packets beyond this bound are dropped (EndpointStats::send_queue_dropped).
+  std::size_t send_queue_bytes = 1024 * 1024;
 };
 
 // ListenOptions are per-listener settings.
@@ -112,7 +116,11 @@ struct EndpointStats {
   std::uint64_t bytes_received = 0;
   std::uint64_t datagrams_sent = 0;
   std::uint64_t bytes_sent = 0;
-  std::uint64_t send_errors = 0;  // datagrams the socket refused (buffer full, unreachable)
+  std::uint64_t send_errors = 0;  // datagrams the socket refused (unreachable, too large)
+  // Times a send found the socket write-blocked and the endpoint waited for it to be writable.
+  std::uint64_t write_blocked = 0;
+  // Datagrams dropped while write-blocked because EndpointConfig::send_queue_bytes was reached.
+  std::uint64_t send_queue_dropped = 0;
   std::uint64_t non_quic_received = 0;
   std::uint64_t non_quic_delivered = 0;  // handed to async_read_non_quic_packet
   std::uint64_t non_quic_dropped = 0;    // queue full or nobody reading yet

@@ -29,6 +29,9 @@ constexpr std::uint32_t kHandshakeProbes = 3;
 constexpr std::uint64_t kMaxDatagramFrameSize = 65535;
 // Closing: resend CONNECTION_CLOSE at most this often in reply to incoming packets.
 constexpr std::uint32_t kMaxCloseResends = 16;
+// Datagrams ngtcp2 0.12 marks ECT(0) while it tests a path for ECN
+// (NGTCP2_ECN_MAX_NUM_VALIDATION_PKTS, in its private ngtcp2_conn.h).
+constexpr std::uint64_t kEcnTestDatagrams = 10;
 // Longest CONNECTION_CLOSE reason phrase we send (a packet must hold it).
 constexpr std::size_t kMaxCloseReason = 512;
 // ngtcp2's window auto-tuning rule: grow when a window's worth was consumed within 2 RTTs.
@@ -362,7 +365,7 @@ struct Connection::Callbacks {
 // ---------------------------------------------------------------------------------------------
 
 Connection::Connection(ConnectionHost& host, ConnectionParams params)
-    : host_(host), params_(std::move(params)), remote_(params_.remote) {}
+    : host_(host), params_(std::move(params)), remote_(params_.remote), local_(params_.local) {}
 
 Connection::~Connection() {
   BufferBudget& budget = host_.buffer_budget();
@@ -511,8 +514,9 @@ Result<void> Connection::init() {
 // Packet path
 
 void Connection::receive(Timestamp now, const SocketAddress& remote,
-                         std::span<const std::uint8_t> datagram) {
+                         std::span<const std::uint8_t> datagram, const PathInfo& path_info) {
   ++packets_received_;
+  ++ecn_received_[path_info.ecn & NGTCP2_ECN_MASK];
   bytes_received_ += datagram.size();
   if (state_ == State::closed || state_ == State::draining) {
     return;
@@ -533,10 +537,11 @@ void Connection::receive(Timestamp now, const SocketAddress& remote,
     }
     return;
   }
-  SocketAddress local_copy = params_.local;
+  SocketAddress local_copy = path_info.local.empty() ? local_ : path_info.local;
   SocketAddress remote_copy = remote;
   ngtcp2_path path{local_copy.as_ngtcp2(), remote_copy.as_ngtcp2(), nullptr};
   ngtcp2_pkt_info pi{};
+  pi.ecn = path_info.ecn & NGTCP2_ECN_MASK;
   const ReceivingScope scope(this);
   const int rv =
       ngtcp2_conn_read_pkt(conn_, &path, &pi, datagram.data(), datagram.size(), to_ngtcp2(now));
@@ -654,7 +659,7 @@ void Connection::write(Timestamp now, PacketSink& sink) {
     if (resend_close_due_) {
       resend_close_due_ = false;
       if (!close_packet_.empty()) {
-        sink.send(remote_, close_packet_, close_packet_.size());
+        sink.send(remote_, close_packet_, close_packet_.size(), PathInfo{local_});
         bytes_sent_ += close_packet_.size();
         ++packets_sent_;
       }
@@ -704,6 +709,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
   std::size_t segment = 0;
   std::size_t total = 0;
   SocketAddress batch_remote;
+  PathInfo batch_path;
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
@@ -711,7 +717,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
   const bool duplicate = std::exchange(duplicate_probe_, false);
   auto flush = [&] {
     if (pos > 0) {
-      sink.send(batch_remote, {tx, pos}, segment);
+      sink.send(batch_remote, {tx, pos}, segment, batch_path);
       bytes_sent_ += pos;
       // A server's copy must stay within the anti-amplification limit (RFC 9000 8.1), which
       // ngtcp2 counts without it: three times what the unvalidated address sent us.
@@ -734,10 +740,22 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
     } else if (!(to == remote_)) {
       remote_ = to;  // the peer's address changed (migration or NAT rebinding)
     }
+    // ngtcp2 marks whole datagrams (pi is per datagram): ECT(0) while it tests the path's ECN
+    // support and once the path is validated.
+    PathInfo from{SocketAddress(ps.path.local.addr, ps.path.local.addrlen),
+                  static_cast<std::uint8_t>(pi.ecn & NGTCP2_ECN_MASK)};
+    ecn_ect0_sent_ += from.ecn == NGTCP2_ECN_ECT_0 ? 1 : 0;
+    if (from.local.empty()) {
+      from.local = local_;
+    } else if (!(from.local == local_)) {
+      local_ = from.local;  // the peer moved to another of our addresses
+    }
     if (batch_count == 0) {
       segment = n;
       batch_remote = to;
-    } else if (!(to == batch_remote) || n > segment || (segment > path_max && n != segment)) {
+      batch_path = from;
+    } else if (!(to == batch_remote) || !(from.local == batch_path.local) ||
+               from.ecn != batch_path.ecn || n > segment || (segment > path_max && n != segment)) {
       // This packet cannot join the batch: send the earlier packets, then start a new batch
       // with this one moved to the front of the buffer.
       const std::size_t earlier = pos;
@@ -745,6 +763,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       std::memmove(tx, tx + earlier, n);
       segment = n;
       batch_remote = to;
+      batch_path = from;
     }
     pos += n;
     ++batch_count;
@@ -924,7 +943,8 @@ void Connection::write_close(Timestamp now, PacketSink& sink) {
     return;
   }
   close_packet_.assign(buf.data(), buf.data() + n);
-  sink.send(remote_, close_packet_, close_packet_.size());
+  sink.send(remote_, close_packet_, close_packet_.size(),
+            PathInfo{local_, static_cast<std::uint8_t>(pi.ecn & NGTCP2_ECN_MASK)});
   bytes_sent_ += close_packet_.size();
   ++packets_sent_;
   state_ = State::closing;
@@ -1521,6 +1541,13 @@ ConnectionStats Connection::stats() const {
   st.packets_sent = packets_sent_;
   st.packets_received = packets_received_;
   st.datagrams_dropped = datagrams_dropped_;
+  st.ecn_ect0_sent = ecn_ect0_sent_;
+  st.ecn_received = ecn_received_;
+  st.ecn_peer = frame_guard_.peer_ecn();
+  // ngtcp2 marks at most kEcnTestDatagrams datagrams while it tests a path and every
+  // ack-eliciting one once ACK frames counted its marks (its state is private in 0.12): more
+  // marks than that, with the peer counting them, means ngtcp2 found the path ECN-capable.
+  st.ecn_validated = ecn_ect0_sent_ > kEcnTestDatagrams && st.ecn_peer.ect0 + st.ecn_peer.ce > 0;
   return st;
 }
 

@@ -13,6 +13,7 @@
 #include "core/connection_id.hpp"
 #include "core/fifo.hpp"
 #include "core/packet_protection.hpp"
+#include "core/path_info.hpp"
 #include "core/peer_frame_guard.hpp"
 #include "core/post_handshake.hpp"
 #include "core/rng.hpp"
@@ -29,6 +30,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <any>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,7 +62,8 @@ class QlogWriter {
 using QlogFactory = std::function<std::unique_ptr<QlogWriter>(const ConnectionId& odcid, Role)>;
 
 // PacketSink receives packets to send. data holds one or more packets of segment_size bytes each
-// (the last may be shorter), all for remote: a driver may send them with one GSO call.
+// (the last may be shorter), all for remote and all with the same path (source address): a driver
+// may send them with one GSO call.
 class PacketSink {
  public:
   PacketSink() = default;
@@ -70,7 +73,7 @@ class PacketSink {
   PacketSink& operator=(PacketSink&&) = delete;
   virtual ~PacketSink() = default;
   virtual void send(const SocketAddress& remote, std::span<const std::uint8_t> data,
-                    std::size_t segment_size) = 0;
+                    std::size_t segment_size, const PathInfo& path) = 0;
 };
 
 // ConnectionHost is what a connection needs from its endpoint. Implemented by core::Endpoint.
@@ -159,6 +162,12 @@ struct ConnectionStats {
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
   std::uint64_t datagrams_dropped = 0;  // received datagrams dropped for a full queue
+  // ECN, counted here: ngtcp2 0.12 picks the marks and validates the path but exposes neither
+  // its validation state nor the peer's counts.
+  std::uint64_t ecn_ect0_sent = 0;              // datagrams sent marked ECT(0)
+  std::array<std::uint64_t, 4> ecn_received{};  // datagrams received, by codepoint
+  PeerFrameGuard::EcnCounts ecn_peer;           // highest counts in the peer's 1-RTT ACKs
+  bool ecn_validated = false;                   // see Connection::stats()
 };
 
 // ConnectionParams are the inputs of a new connection, filled by the endpoint.
@@ -201,8 +210,10 @@ class Connection {
   [[nodiscard]] Result<void> init();
 
   // ---- Packet path (called by the endpoint) ----
-  // Processes one datagram received from remote.
-  void receive(Timestamp now, const SocketAddress& remote, std::span<const std::uint8_t> datagram);
+  // Processes one datagram received from remote; path.local, when set, is the address it was
+  // sent to (else the connection's local address).
+  void receive(Timestamp now, const SocketAddress& remote, std::span<const std::uint8_t> datagram,
+               const PathInfo& path = {});
   // Writes every packet that may be sent now to sink.
   void write(Timestamp now, PacketSink& sink);
   // Returns when handle_expiry must be called next (Timestamp::max() when never).
@@ -305,7 +316,8 @@ class Connection {
   // Returns the error an application operation gets on a closed connection.
   [[nodiscard]] std::error_code close_error() const;
   [[nodiscard]] const SocketAddress& remote() const noexcept { return remote_; }
-  [[nodiscard]] const SocketAddress& local() const noexcept { return params_.local; }
+  // Returns our address on the connection's current path (the one packets are sent from).
+  [[nodiscard]] const SocketAddress& local() const noexcept { return local_; }
   [[nodiscard]] const ConnectionId& original_dcid() const noexcept { return params_.original_dcid; }
   [[nodiscard]] Timestamp created() const noexcept { return params_.now; }
   [[nodiscard]] ConnectionStats stats() const;
@@ -352,6 +364,7 @@ class Connection {
   ConnectionHost& host_;
   ConnectionParams params_;
   SocketAddress remote_;
+  SocketAddress local_;  // our address on the current path (params_.local until it changes)
   State state_ = State::handshaking;
   bool handshake_completed_ = false;
   std::string alpn_;
@@ -427,6 +440,8 @@ class Connection {
   std::uint64_t packets_sent_ = 0;
   std::uint64_t packets_received_ = 0;
   std::uint64_t datagrams_dropped_ = 0;
+  std::uint64_t ecn_ect0_sent_ = 0;
+  std::array<std::uint64_t, 4> ecn_received_{};
 
   // After the handshake (connection_release.cpp). recv_crypto_data is ngtcp2's recv_crypto_data:
   // GnuTLS reads the CRYPTO streams while the session lives, post_handshake_ alone afterwards.

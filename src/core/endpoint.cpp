@@ -20,6 +20,12 @@ constexpr std::size_t kMaxResetSize = 64;
 constexpr std::size_t kClientInitialDcidLength = 16;
 // Client-side NEW_TOKEN cache bound.
 constexpr std::size_t kMaxCachedTokens = 256;
+
+// Returns the path of a stateless answer to a datagram received on path: sent from the address
+// the peer used.
+PathInfo reply_path(const PathInfo& path) {
+  return PathInfo{path.local};
+}
 // Transport error codes (RFC 9000 20.1).
 constexpr std::uint64_t kConnectionRefused = 0x2;
 constexpr std::uint64_t kInvalidToken = 0xb;
@@ -100,11 +106,12 @@ Result<void> Endpoint::listen(
 }
 
 Result<ConnectionHandle> Endpoint::connect(Timestamp now, const SocketAddress& remote,
-                                           std::shared_ptr<const ClientTlsContext> tls) {
+                                           std::shared_ptr<const ClientTlsContext> tls,
+                                           const SocketAddress& local) {
   if (remote.empty() || (remote.family() != AF_INET && remote.family() != AF_INET6)) {
     return fail(errc::invalid_argument);
   }
-  if (remote.family() != local_.family()) {
+  if (remote.family() != local_.family() || (!local.empty() && local.family() != local_.family())) {
     return fail(errc::address_family_mismatch);
   }
   if (connections_.size() >= config_.max_connections) {
@@ -114,7 +121,7 @@ Result<ConnectionHandle> Endpoint::connect(Timestamp now, const SocketAddress& r
   p.role = Role::client;
   p.handle = next_handle_++;
   p.transport = config_.transport;
-  p.local = local_;
+  p.local = local.empty() ? local_ : local;
   p.remote = remote;
   std::array<std::uint8_t, kClientInitialDcidLength> dcid{};
   rng_.fill(dcid);
@@ -144,18 +151,18 @@ DatagramOutcome Endpoint::drop(DropReason reason) noexcept {
 }
 
 DatagramOutcome Endpoint::route(ConnectionHandle handle, Timestamp now, const SocketAddress& remote,
-                                std::span<const std::uint8_t> datagram) {
+                                std::span<const std::uint8_t> datagram, const PathInfo& path) {
   auto it = connections_.find(handle);
   if (it == connections_.end()) {
     return drop(DropReason::unknown_connection);
   }
-  it->second->receive(now, remote, datagram);
+  it->second->receive(now, remote, datagram, path);
   return DatagramOutcome::routed;
 }
 
 DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& remote,
-                                          std::span<const std::uint8_t> datagram,
-                                          PacketSink& sink) {
+                                          std::span<const std::uint8_t> datagram, PacketSink& sink,
+                                          const PathInfo& path) {
   ++stats_.datagrams_received;
   stats_.bytes_received += datagram.size();
   if (remote.family() != local_.family() || (!local_.is_v4() && !local_.is_v6())) {
@@ -172,7 +179,7 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
         return drop(DropReason::malformed_long_header);
       }
       if (auto h = index_.find(info.dcid); h) {
-        return route(*h, now, remote, datagram);
+        return route(*h, now, remote, datagram, path);
       }
       if (!listening()) {
         return drop(DropReason::not_listening);
@@ -184,9 +191,9 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
         if (!reset_limiter_.try_take(now)) {
           return drop(DropReason::reset_rate_limited);
         }
-        return send_version_negotiation(info, remote, sink);
+        return send_version_negotiation(info, remote, sink, path);
       }
-      return accept_initial(now, remote, datagram, sink);
+      return accept_initial(now, remote, datagram, sink, path);
     }
 
     case DatagramKind::quic_short_header:
@@ -196,7 +203,7 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
       // packets from ngtcp2 and quinn peers have the fixed bit clear).
       if (datagram.size() > config_.cid_length) {
         if (auto h = index_.find(datagram.subspan(1, config_.cid_length)); h) {
-          return route(*h, now, remote, datagram);
+          return route(*h, now, remote, datagram, path);
         }
       }
       if (info.kind != DatagramKind::quic_short_header) {
@@ -209,11 +216,11 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
         std::copy(datagram.end() - 16, datagram.end(), token.bytes.begin());
         if (auto h = index_.find_token(token); h) {
           ++stats_.stateless_resets_received;
-          return route(*h, now, remote, datagram);
+          return route(*h, now, remote, datagram, path);
         }
       }
       if (info.fixed_bit && !info.truncated) {
-        return send_stateless_reset(now, info, remote, datagram.size(), sink);
+        return send_stateless_reset(now, info, remote, datagram.size(), sink, path);
       }
       // Fixed bit clear and no connection: never answer it with a reset (D12); it is someone
       // else's protocol.
@@ -225,14 +232,15 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
 }
 
 DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& remote,
-                                         std::span<const std::uint8_t> datagram, PacketSink& sink) {
+                                         std::span<const std::uint8_t> datagram, PacketSink& sink,
+                                         const PathInfo& path) {
   ngtcp2_pkt_hd hd{};
   if (ngtcp2_accept(&hd, datagram.data(), datagram.size()) != 0) {
     return drop(DropReason::invalid_initial);
   }
   if (connections_.size() >= config_.max_connections) {
     ++stats_.connections_refused;
-    refuse(hd, remote, kConnectionRefused, sink);
+    refuse(hd, remote, kConnectionRefused, sink, path);
     return drop(DropReason::too_many_connections);
   }
   // Backpressure where it is cheap: while the application has a full queue of handshaken
@@ -243,7 +251,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   // application stopped accepting.
   if (std::min(stale_accepts_, accept_queue_.size()) >= config_.accept_queue) {
     ++stats_.connections_refused;
-    refuse(hd, remote, kConnectionRefused, sink);
+    refuse(hd, remote, kConnectionRefused, sink, path);
     return drop(DropReason::accept_queue_full);
   }
   const std::span<const std::uint8_t> token(hd.token.base, hd.token.len);
@@ -256,7 +264,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
           verify_retry_token(config_.token_key, token, hd.version, remote,
                              ConnectionId::from(hd.dcid), config_.retry_token_lifetime, now);
       if (!odcid) {
-        refuse(hd, remote, kInvalidToken, sink);
+        refuse(hd, remote, kInvalidToken, sink, path);
         return drop(DropReason::invalid_token);
       }
       validated = true;
@@ -278,7 +286,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   const bool crowded = !validated && unvalidated_half_open_ >= config_.max_half_open;
   if (validated && half_open_.size() >= 2 * config_.max_half_open) {
     ++stats_.connections_refused;
-    refuse(hd, remote, kConnectionRefused, sink);
+    refuse(hd, remote, kConnectionRefused, sink, path);
     return drop(DropReason::too_many_half_open);
   }
   if (!validated &&
@@ -304,7 +312,8 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
     if (n <= 0) {
       return drop(DropReason::invalid_initial);
     }
-    sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n));
+    sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n),
+              reply_path(path));
     ++stats_.retries_sent;
     stats_.retries_for_half_open += crowded ? 1 : 0;
     return DatagramOutcome::retry_sent;
@@ -314,7 +323,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
     auto value = config_.connection_context(remote, validated);
     if (!value) {
       ++stats_.connections_refused;
-      return refuse(hd, remote, kConnectionRefused, sink);
+      return refuse(hd, remote, kConnectionRefused, sink, path);
     }
     user_value = std::move(*value);
   }
@@ -323,7 +332,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   p.role = Role::server;
   p.handle = next_handle_++;
   p.transport = config_.transport;
-  p.local = local_;
+  p.local = path.local.empty() ? local_ : path.local;
   p.remote = remote;
   p.dcid = ConnectionId::from(hd.scid);
   p.scid = new_cid();
@@ -354,25 +363,27 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   half_open_.emplace(handle, validated);
   unvalidated_half_open_ += validated ? 0U : 1U;
   stats_.half_open_peak = std::max<std::uint64_t>(stats_.half_open_peak, half_open_.size());
-  ref.receive(now, remote, datagram);
+  ref.receive(now, remote, datagram, path);
   mark_dirty(handle);
   return DatagramOutcome::accepted;
 }
 
 DatagramOutcome Endpoint::refuse(const ngtcp2_pkt_hd& hd, const SocketAddress& remote,
-                                 std::uint64_t code, PacketSink& sink) {
+                                 std::uint64_t code, PacketSink& sink, const PathInfo& path) {
   // An Initial carrying CONNECTION_CLOSE, keyed from the client's DCID: no state is kept.
   std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buf{};
   const ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(buf.data(), buf.size(), hd.version,
                                                               &hd.scid, &hd.dcid, code, nullptr, 0);
   if (n > 0) {
-    sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n));
+    sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n),
+              reply_path(path));
   }
   return DatagramOutcome::refused;
 }
 
 DatagramOutcome Endpoint::send_version_negotiation(const DatagramInfo& info,
-                                                   const SocketAddress& remote, PacketSink& sink) {
+                                                   const SocketAddress& remote, PacketSink& sink,
+                                                   const PathInfo& path) {
   std::array<std::uint8_t, 256> buf{};
   std::uint8_t unused = 0;
   rng_.fill({&unused, 1});
@@ -383,14 +394,15 @@ DatagramOutcome Endpoint::send_version_negotiation(const DatagramInfo& info,
   if (n <= 0) {
     return drop(DropReason::unsupported_version);
   }
-  sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n));
+  sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n),
+            reply_path(path));
   ++stats_.version_negotiations_sent;
   return DatagramOutcome::version_negotiation_sent;
 }
 
 DatagramOutcome Endpoint::send_stateless_reset(Timestamp now, const DatagramInfo& info,
                                                const SocketAddress& remote, std::size_t size,
-                                               PacketSink& sink) {
+                                               PacketSink& sink, const PathInfo& path) {
   // RFC 9000 10.3: never larger than the packet that caused it (no loops, no amplification),
   // and large enough to look like a short-header packet.
   if (size < kMinResetTrigger) {
@@ -410,7 +422,8 @@ DatagramOutcome Endpoint::send_stateless_reset(Timestamp now, const DatagramInfo
   if (n <= 0) {
     return drop(DropReason::reset_too_small);
   }
-  sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n));
+  sink.send(remote, {buf.data(), static_cast<std::size_t>(n)}, static_cast<std::size_t>(n),
+            reply_path(path));
   ++stats_.stateless_resets_sent;
   return DatagramOutcome::stateless_reset_sent;
 }

@@ -173,16 +173,21 @@ class Endpoint final : public ConnectionHost {
   }
   [[nodiscard]] bool listening() const noexcept { return server_tls_ != nullptr; }
 
-  // Starts a client connection to remote; its first packets go out on the next flush().
+  // Starts a client connection to remote; its first packets go out on the next flush(). local is
+  // the source address to use on a socket bound to a wildcard address (empty: the socket's).
   // Errors: errc::address_family_mismatch, errc::queue_full (too many connections), TLS and
   // ngtcp2 errors.
   [[nodiscard]] Result<ConnectionHandle> connect(Timestamp now, const SocketAddress& remote,
-                                                 std::shared_ptr<const ClientTlsContext> tls);
+                                                 std::shared_ptr<const ClientTlsContext> tls,
+                                                 const SocketAddress& local = {});
 
-  // Processes one received datagram. Responses that need no connection (Version Negotiation,
-  // Retry, stateless reset, refusal) are written to sink at once.
+  // Processes one received datagram; path.local, when set, is the address it was sent to (on a
+  // wildcard socket), which becomes a new connection's local address and the source of answers.
+  // Responses that need no connection (Version Negotiation, Retry, stateless reset, refusal) are
+  // written to sink at once.
   DatagramOutcome handle_datagram(Timestamp now, const SocketAddress& remote,
-                                  std::span<const std::uint8_t> datagram, PacketSink& sink);
+                                  std::span<const std::uint8_t> datagram, PacketSink& sink,
+                                  const PathInfo& path = {});
 
   // Writes what every dirty connection has to send, reports events to observer, and removes
   // connections that are gone. Call after handle_datagram, handle_expiry and application calls.
@@ -231,16 +236,17 @@ class Endpoint final : public ConnectionHost {
  private:
   DatagramOutcome drop(DropReason reason) noexcept;
   DatagramOutcome route(ConnectionHandle handle, Timestamp now, const SocketAddress& remote,
-                        std::span<const std::uint8_t> datagram);
+                        std::span<const std::uint8_t> datagram, const PathInfo& path);
   DatagramOutcome accept_initial(Timestamp now, const SocketAddress& remote,
-                                 std::span<const std::uint8_t> datagram, PacketSink& sink);
+                                 std::span<const std::uint8_t> datagram, PacketSink& sink,
+                                 const PathInfo& path);
   DatagramOutcome send_version_negotiation(const DatagramInfo& info, const SocketAddress& remote,
-                                           PacketSink& sink);
+                                           PacketSink& sink, const PathInfo& path);
   DatagramOutcome send_stateless_reset(Timestamp now, const DatagramInfo& info,
                                        const SocketAddress& remote, std::size_t size,
-                                       PacketSink& sink);
+                                       PacketSink& sink, const PathInfo& path);
   DatagramOutcome refuse(const ngtcp2_pkt_hd& hd, const SocketAddress& remote, std::uint64_t code,
-                         PacketSink& sink);
+                         PacketSink& sink, const PathInfo& path);
   ConnectionId new_cid();
   void schedule_timer(Connection& conn);
   void forget_half_open(ConnectionHandle handle);

@@ -92,7 +92,8 @@ bool FrameReader::next(FrameInfo& frame) {
           for (std::uint64_t i = 0; ok && i < ranges; ++i) {
             ok = skip_varints(2);
           }
-          ok = ok && (type == 0x02 || skip_varints(3));
+          ok = ok &&
+               (type == 0x02 || (varint(frame.ect0) && varint(frame.ect1) && varint(frame.ce)));
           break;
         }
         case 0x04:  // RESET_STREAM

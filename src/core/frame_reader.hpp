@@ -12,16 +12,21 @@ namespace quicreuse::core {
 
 // Frame types the guards look at.
 inline constexpr std::uint64_t kFramePadding = 0x00;
+inline constexpr std::uint64_t kFrameAckEcn = 0x03;
 inline constexpr std::uint64_t kFrameNewConnectionId = 0x18;
 inline constexpr std::uint64_t kFrameHandshakeDone = 0x1e;
 
-// FrameInfo delimits one frame; seq and retire_prior_to are set for NEW_CONNECTION_ID.
+// FrameInfo delimits one frame; seq and retire_prior_to are set for NEW_CONNECTION_ID, the ECN
+// counts for ACK frames of type 0x03.
 struct FrameInfo {
   std::uint64_t type = 0;
   std::size_t begin = 0;  // offset of the frame's first byte in the payload
   std::size_t end = 0;    // one past its last byte
   std::uint64_t seq = 0;
   std::uint64_t retire_prior_to = 0;
+  std::uint64_t ect0 = 0;
+  std::uint64_t ect1 = 0;
+  std::uint64_t ce = 0;
 };
 
 class FrameReader {

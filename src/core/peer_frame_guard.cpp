@@ -12,6 +12,11 @@ PeerFrameGuard::Verdict PeerFrameGuard::inspect(std::span<std::uint8_t> payload,
   FrameInfo f;
   FrameReader check(payload);
   while (check.next(f)) {
+    if (f.type == kFrameAckEcn) {
+      peer_ecn_.ect0 = std::max(peer_ecn_.ect0, f.ect0);
+      peer_ecn_.ect1 = std::max(peer_ecn_.ect1, f.ect1);
+      peer_ecn_.ce = std::max(peer_ecn_.ce, f.ce);
+    }
     if (handshake_pending && (f.type == kFrameHandshakeDone ||
                               (f.type == kFrameNewConnectionId && f.retire_prior_to > 0))) {
       ++dropped_;

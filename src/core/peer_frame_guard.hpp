@@ -37,6 +37,16 @@ class PeerFrameGuard {
   // Records a sequence number the peer gave in its transport parameters (preferred_address: 1).
   void note_sequence(std::uint64_t seq) { insert(seq); }
 
+  // EcnCounts are the ECN counts of an ACK frame (RFC 9000 19.3.2).
+  struct EcnCounts {
+    std::uint64_t ect0 = 0;
+    std::uint64_t ect1 = 0;
+    std::uint64_t ce = 0;
+  };
+  // Returns the highest ECN counts the peer reported in the 1-RTT ACK frames seen so far (ngtcp2
+  // 0.12 validates ECN with them but does not expose them).
+  [[nodiscard]] const EcnCounts& peer_ecn() const noexcept { return peer_ecn_; }
+
   // Frames the guard overwrote and packets it dropped (for statistics and tests).
   [[nodiscard]] std::uint64_t frames_neutralised() const noexcept { return neutralised_; }
   [[nodiscard]] std::uint64_t packets_dropped() const noexcept { return dropped_; }
@@ -54,6 +64,7 @@ class PeerFrameGuard {
   std::uint64_t retire_prior_to_ = 0;
   std::uint64_t neutralised_ = 0;
   std::uint64_t dropped_ = 0;
+  EcnCounts peer_ecn_;
 };
 
 }  // namespace quicreuse::core

@@ -471,6 +471,9 @@ CertificateChain Connection::peer_certificates() const {
   return chain ? *chain : CertificateChain{};
 }
 asio::ip::udp::endpoint Connection::local_endpoint() const {
+  if (const core::Connection* core = ref_->state->core(); core != nullptr) {
+    return detail::to_asio(core->local());
+  }
   return ref_->state->local;
 }
 
@@ -498,6 +501,14 @@ ConnectionStats Connection::stats() const {
   out.packets_sent = s.packets_sent;
   out.packets_received = s.packets_received;
   out.datagrams_dropped = s.datagrams_dropped;
+  out.ecn_ect0_sent = s.ecn_ect0_sent;
+  out.ecn_ect0_received = s.ecn_received[NGTCP2_ECN_ECT_0];
+  out.ecn_ect1_received = s.ecn_received[NGTCP2_ECN_ECT_1];
+  out.ecn_ce_received = s.ecn_received[NGTCP2_ECN_CE];
+  out.ecn_peer_ect0 = s.ecn_peer.ect0;
+  out.ecn_peer_ect1 = s.ecn_peer.ect1;
+  out.ecn_peer_ce = s.ecn_peer.ce;
+  out.ecn_validated = s.ecn_validated;
   ref_->state->last_stats = out;
   return out;
 }

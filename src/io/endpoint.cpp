@@ -217,14 +217,15 @@ void Endpoint::start_dial(const std::shared_ptr<detail::EndpointState>& s,
     c.complete(context.error(), Connection{});
     return;
   }
-  auto handle = s->core_endpoint->connect(detail::now(), detail::to_core(remote), *context);
+  const core::SocketAddress to = detail::to_core(remote);
+  auto handle = s->core_endpoint->connect(detail::now(), to, *context, s->source_for(to));
   if (!handle) {
     c.complete(handle.error(), Connection{});
     return;
   }
   auto st = std::make_shared<detail::ConnectionState>(s, *handle, s->executor);
   st->is_client = true;
-  st->local = s->local;
+  st->local = detail::to_asio(s->core_endpoint->find(*handle)->local());
   st->remote = remote;
   s->connections.emplace(*handle, st);
   if (options.allow_window_increase) {
@@ -309,6 +310,8 @@ EndpointStats Endpoint::stats() const {
   out.datagrams_sent = state_->datagrams_sent;
   out.bytes_sent = state_->bytes_sent;
   out.send_errors = state_->send_errors;
+  out.write_blocked = state_->write_blocked;
+  out.send_queue_dropped = state_->send_queue_dropped;
   out.non_quic_received = s.non_quic_received;
   out.non_quic_delivered = state_->non_quic_delivered;
   out.non_quic_dropped = state_->non_quic_dropped;

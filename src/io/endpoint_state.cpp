@@ -34,7 +34,11 @@ asio::awaitable<void> receive_loop(std::shared_ptr<EndpointState> self) {
       for (std::size_t i = 0; i < n && !self->closed; ++i) {
         const core::SocketAddress from(receiver.from(i), receiver.from_length(i));
         const auto datagram = receiver.data(i);
-        const auto outcome = self->core_endpoint->handle_datagram(t, from, datagram, *self);
+        core::PathInfo path = receiver.path(i, self->local.port());
+        if (!self->wildcard) {
+          path.local = {};  // always the socket's address
+        }
+        const auto outcome = self->core_endpoint->handle_datagram(t, from, datagram, *self, path);
         if (outcome == core::DatagramOutcome::non_quic) {
           self->deliver_non_quic(datagram, to_asio(from));
         }
@@ -80,11 +84,21 @@ EndpointState::EndpointState(asio::ip::udp::socket sock, core::EndpointConfig co
       socket(std::move(sock)),
       config(std::move(cfg)),
       timer(executor),
-      release_timer(executor) {
+      release_timer(executor),
+      write_retry_timer(executor) {
   std::error_code ec;
   local = socket.local_endpoint(ec);
   core_endpoint = std::make_unique<core::Endpoint>(std::move(core_config), rng, to_core(local));
   socket.non_blocking(true, ec);
+  // ECN marks reach ngtcp2 (ngtcp2_pkt_info.ecn), which validates the path with them.
+  ecn_reports =
+      !enable_ecn_reports(socket.native_handle(), local.address().is_v6() ? AF_INET6 : AF_INET);
+  if (local.address().is_unspecified()) {
+    // Without the destination address, answers would leave from whatever source address the
+    // kernel picks for the peer, not necessarily the one the peer sent to.
+    wildcard = !enable_destination_address(socket.native_handle(),
+                                           local.address().is_v6() ? AF_INET6 : AF_INET);
+  }
 }
 
 EndpointState::~EndpointState() = default;
@@ -95,6 +109,12 @@ void EndpointState::start() {
 
 void EndpointState::process() {
   if (closed || in_process) {
+    return;
+  }
+  if (write_blocked_now()) {
+    // As ngtcp2's examples do: connections write nothing more until the socket takes what is
+    // queued (ngtcp2 keeps the data; its timers and received ACKs wait for the flush).
+    flush_after_writable = true;
     return;
   }
   in_process = true;
@@ -158,16 +178,122 @@ void EndpointState::on_timer() {
   process();
 }
 
+core::SocketAddress EndpointState::source_for(const core::SocketAddress& remote) const {
+  if (!wildcard || remote.empty()) {
+    return {};
+  }
+  // A connected UDP socket sends nothing: connect() only asks the routing table.
+  asio::ip::udp::socket probe(executor);
+  std::error_code ec;
+  const asio::ip::udp::endpoint to = to_asio(remote);
+  probe.open(to.protocol(), ec);
+  if (!ec) {
+    probe.connect(to, ec);
+  }
+  if (ec) {
+    return {};
+  }
+  asio::ip::udp::endpoint source = probe.local_endpoint(ec);
+  if (ec) {
+    return {};
+  }
+  source.port(local.port());
+  return to_core(source);
+}
+
 void EndpointState::send(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
-                         std::size_t segment_size) {
+                         std::size_t segment_size, const core::PathInfo& path) {
   if (closed || !socket.is_open()) {
     return;
   }
+  const core::PathInfo from{wildcard ? path.local : core::SocketAddress{}, path.ecn};
+  if (write_blocked_now()) {
+    enqueue(remote, data, segment_size, from);  // keeps the order
+    return;
+  }
   const SendResult r =
-      send_datagrams(socket.native_handle(), remote, data, segment_size, gso_supported);
+      send_datagrams(socket.native_handle(), remote, data, segment_size, gso_supported, from);
   datagrams_sent += r.datagrams;
   bytes_sent += r.bytes;
   send_errors += r.errors;
+  if (r.blocked) {
+    enqueue(remote, data.subspan(r.consumed), segment_size, from);
+    wait_writable(r.out_of_buffers);
+  }
+}
+
+void EndpointState::enqueue(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
+                            std::size_t segment_size, const core::PathInfo& path) {
+  if (segment_size == 0 || segment_size > data.size()) {
+    segment_size = data.size();
+  }
+  if (data.empty()) {
+    return;
+  }
+  const std::size_t room =
+      config.send_queue_bytes > send_queue_size ? config.send_queue_bytes - send_queue_size : 0;
+  const std::size_t kept = std::min(data.size(), room / segment_size * segment_size);
+  if (kept < data.size()) {
+    send_queue_dropped += (data.size() - kept + segment_size - 1) / segment_size;
+  }
+  if (kept == 0) {
+    return;
+  }
+  send_queue.push_back(
+      {remote, path, {data.begin(), data.begin() + static_cast<long>(kept)}, segment_size});
+  send_queue_size += kept;
+}
+
+void EndpointState::wait_writable(bool out_of_buffers) {
+  if (write_wait_armed || closed || send_queue.empty()) {
+    return;
+  }
+  write_wait_armed = true;
+  ++write_blocked;
+  auto resume = [weak = weak_from_this()](std::error_code ec) {
+    if (auto self = weak.lock(); self && !ec) {
+      self->write_wait_armed = false;
+      self->on_writable();
+    }
+  };
+  if (out_of_buffers) {
+    // poll() reports such a socket writable at once: retry after a moment instead.
+    write_retry_timer.expires_after(std::chrono::milliseconds(1));
+    write_retry_timer.async_wait(resume);
+  } else {
+    socket.async_wait(asio::ip::udp::socket::wait_write, resume);
+  }
+}
+
+void EndpointState::on_writable() {
+  if (closed || !drain_send_queue()) {
+    return;
+  }
+  if (std::exchange(flush_after_writable, false)) {
+    process();
+  }
+}
+
+bool EndpointState::drain_send_queue() {
+  if (!socket.is_open()) {
+    return false;
+  }
+  while (!send_queue.empty()) {
+    QueuedSend& q = send_queue.front();
+    const SendResult r = send_datagrams(socket.native_handle(), q.remote, q.bytes, q.segment_size,
+                                        gso_supported, q.path);
+    datagrams_sent += r.datagrams;
+    bytes_sent += r.bytes;
+    send_errors += r.errors;
+    send_queue_size -= r.consumed;
+    if (r.blocked) {
+      q.bytes.erase(q.bytes.begin(), q.bytes.begin() + static_cast<long>(r.consumed));
+      wait_writable(r.out_of_buffers);
+      return false;
+    }
+    send_queue.pop_front();
+  }
+  return true;
 }
 
 std::shared_ptr<ConnectionState> EndpointState::connection_state(core::ConnectionHandle handle) {
@@ -204,6 +330,7 @@ void EndpointState::on_events(core::Connection& conn,
         st->cipher_suite = conn.cipher_suite();
         st->peer_chain = conn.shared_peer_certificates();
         st->remote = to_asio(conn.remote());
+        st->local = to_asio(conn.local());
         for (auto it = dials.begin(); it != dials.end(); ++it) {
           if (it->handle == conn.handle()) {
             auto completion = std::move(it->completion);
@@ -256,7 +383,7 @@ Connection EndpointState::adopt_ready(core::ConnectionHandle handle, core::Conne
   st->alpn = conn.alpn();
   st->cipher_suite = conn.cipher_suite();
   st->peer_chain = conn.shared_peer_certificates();
-  st->local = local;
+  st->local = to_asio(conn.local());
   st->remote = to_asio(conn.remote());
   st->user_value = conn.user_value();
   connections.emplace(handle, st);
@@ -431,6 +558,10 @@ void EndpointState::close() {
   }
   timer.cancel();
   release_timer.cancel();
+  write_retry_timer.cancel();
+  drain_send_queue();  // one last try for what is queued (the CONNECTION_CLOSEs above among it)
+  send_queue.clear();
+  send_queue_size = 0;
   std::error_code ignored;
   socket.close(ignored);
 }

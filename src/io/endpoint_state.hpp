@@ -163,9 +163,27 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   void cancel_dial(std::uint64_t id);
   void cancel_non_quic(std::uint64_t id);
 
+  // Returns the source address the kernel would pick to reach remote from this socket (a
+  // wildcard socket's connections need a real local address), with the socket's port; empty
+  // when the socket is bound to a specific address or no route is known.
+  core::SocketAddress source_for(const core::SocketAddress& remote) const;
+
+  // Sends what waited for the socket to be writable; flushes the core once it all went.
+  void on_writable();
+  // Sends queued packets until the socket blocks again (then waits for it, unless closed);
+  // returns true when the queue is empty.
+  bool drain_send_queue();
+  // Keeps the datagrams of data that fit within config.send_queue_bytes, in order; counts the
+  // others as dropped.
+  void enqueue(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
+               std::size_t segment_size, const core::PathInfo& path);
+  // Waits for the socket to take more: poll() for a full send buffer, a short timer for ENOBUFS.
+  void wait_writable(bool out_of_buffers);
+  [[nodiscard]] bool write_blocked_now() const noexcept { return !send_queue.empty(); }
+
   // core::PacketSink
   void send(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
-            std::size_t segment_size) override;
+            std::size_t segment_size, const core::PathInfo& path) override;
   // core::EndpointObserver
   void on_events(core::Connection& conn, std::span<const core::ConnectionEvent> events) override;
   void on_incoming() override;
@@ -184,6 +202,10 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   void note_removal();
   core::Timestamp timer_deadline = core::Timestamp::max();
   asio::ip::udp::endpoint local;
+  // Bound to 0.0.0.0 or ::: datagrams carry their destination address (IP_PKTINFO), and answers
+  // name their source address.
+  bool wildcard = false;
+  bool ecn_reports = false;  // received datagrams carry their TOS byte (IP_RECVTOS)
   bool closed = false;
   bool flush_scheduled = false;
   bool turn_marker_posted = false;  // an application_turn() is posted
@@ -223,6 +245,21 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   std::uint64_t datagrams_sent = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t send_errors = 0;
+  std::uint64_t write_blocked = 0;
+  std::uint64_t send_queue_dropped = 0;
+
+  // Write-blocked path: packets in order, waiting for the socket.
+  struct QueuedSend {
+    core::SocketAddress remote;
+    core::PathInfo path;
+    std::vector<std::uint8_t> bytes;
+    std::size_t segment_size = 0;
+  };
+  std::deque<QueuedSend> send_queue;
+  std::size_t send_queue_size = 0;  // bytes in send_queue
+  bool write_wait_armed = false;
+  bool flush_after_writable = false;  // process() was deferred while write-blocked
+  asio::steady_timer write_retry_timer;
   std::uint64_t receive_errors = 0;
   std::uint64_t non_quic_delivered = 0;
   std::uint64_t non_quic_dropped = 0;

@@ -14,7 +14,8 @@ using core::DatagramOutcome;
 
 struct CaptureSink final : core::PacketSink {
   std::vector<std::vector<std::uint8_t>> sent;
-  void send(const SocketAddress&, std::span<const std::uint8_t> data, std::size_t) override {
+  void send(const SocketAddress&, std::span<const std::uint8_t> data, std::size_t,
+            const core::PathInfo&) override {
     sent.emplace_back(data.begin(), data.end());
   }
 };

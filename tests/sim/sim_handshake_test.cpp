@@ -180,7 +180,8 @@ TEST(SimHandshake, NoRetryWhenVerifySourceAddressSaysNo) {
 // A capture sink for hand-made packets.
 struct CaptureSink final : core::PacketSink {
   std::vector<std::vector<std::uint8_t>> sent;
-  void send(const SocketAddress&, std::span<const std::uint8_t> data, std::size_t) override {
+  void send(const SocketAddress&, std::span<const std::uint8_t> data, std::size_t,
+            const core::PathInfo&) override {
     sent.emplace_back(data.begin(), data.end());
   }
 };

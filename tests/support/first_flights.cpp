@@ -12,8 +12,8 @@ constexpr std::size_t kChunk = 256;
 
 struct Capture final : core::PacketSink, core::EndpointObserver {
   std::vector<std::vector<std::uint8_t>>* out = nullptr;
-  void send(const core::SocketAddress&, std::span<const std::uint8_t> data,
-            std::size_t segment) override {
+  void send(const core::SocketAddress&, std::span<const std::uint8_t> data, std::size_t segment,
+            const core::PathInfo&) override {
     if (segment == 0) {
       segment = data.size();
     }

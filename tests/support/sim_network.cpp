@@ -10,7 +10,7 @@ SimNode::SimNode(SimNetwork& net, SocketAddress address, core::EndpointConfig co
       endpoint_(std::make_unique<core::Endpoint>(std::move(config), rng_, address)) {}
 
 void SimNode::send(const SocketAddress& remote, std::span<const std::uint8_t> data,
-                   std::size_t segment_size) {
+                   std::size_t segment_size, const core::PathInfo& /*path*/) {
   if (segment_size == 0) {
     segment_size = data.size();
   }

@@ -54,7 +54,7 @@ class SimNode final : public core::PacketSink, public core::EndpointObserver {
 
   // PacketSink / EndpointObserver
   void send(const SocketAddress& remote, std::span<const std::uint8_t> data,
-            std::size_t segment_size) override;
+            std::size_t segment_size, const core::PathInfo& path) override;
   void on_events(core::Connection& conn, std::span<const core::ConnectionEvent> events) override;
   void on_incoming() override;
   void on_removed(core::ConnectionHandle handle) override;

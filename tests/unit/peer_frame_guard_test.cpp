@@ -177,5 +177,35 @@ TEST(PeerFrameGuard, ManySparseSequencesSaturateTowardsSafety) {
   EXPECT_EQ(guard.frames_neutralised(), 1u);
 }
 
+// ACK_ECN: largest 9, delay 0, no extra range, first range 2, then ECT(0), ECT(1), CE counts.
+std::vector<std::uint8_t> ack_ecn(std::uint16_t ect0, std::uint16_t ect1, std::uint16_t ce) {
+  std::vector<std::uint8_t> f = {0x03, 9, 0, 0, 2};
+  put_varint(f, ect0);
+  put_varint(f, ect1);
+  put_varint(f, ce);
+  return f;
+}
+
+TEST(FrameReader, ReadsTheEcnCountsOfAnAckFrame) {
+  const auto payload = join({ack_ecn(300, 1, 7), {0x01}});
+  const auto frames = frames_of(payload);
+  ASSERT_EQ(frames.size(), 2U);
+  EXPECT_EQ(frames[0].type, kFrameAckEcn);
+  EXPECT_EQ(frames[0].ect0, 300U);
+  EXPECT_EQ(frames[0].ect1, 1U);
+  EXPECT_EQ(frames[0].ce, 7U);
+  EXPECT_EQ(frames[1].type, 0x01U);
+}
+
+TEST(PeerFrameGuard, KeepsTheHighestEcnCountsThePeerReported) {
+  PeerFrameGuard guard;
+  for (auto frame : {ack_ecn(10, 0, 2), ack_ecn(8, 0, 1), ack_ecn(12, 0, 2)}) {
+    EXPECT_EQ(guard.inspect(frame, false), PeerFrameGuard::Verdict::accept);
+  }
+  EXPECT_EQ(guard.peer_ecn().ect0, 12U);  // a reordered, older ACK does not lower them
+  EXPECT_EQ(guard.peer_ecn().ect1, 0U);
+  EXPECT_EQ(guard.peer_ecn().ce, 2U);
+}
+
 }  // namespace
 }  // namespace quicreuse::core
