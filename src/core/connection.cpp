@@ -723,7 +723,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       // ngtcp2 counts without it: three times what the unvalidated address sent us.
       if (duplicate && (params_.role == Role::client || handshake_completed_ ||
                         bytes_sent_ + pos <= 3 * bytes_received_)) {
-        sink.send(batch_remote, {tx, pos}, segment);
+        sink.send(batch_remote, {tx, pos}, segment, batch_path);
         bytes_sent_ += pos;
       }
     }
