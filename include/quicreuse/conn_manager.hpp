@@ -207,7 +207,10 @@ class ConnManager {
   [[nodiscard]] std::shared_ptr<MetricsRegistry> metrics() const;
   // Runs a garbage-collection sweep now (the timer does it every gc_interval).
   void collect_garbage();
-  // Closes every socket; lent ones get their done signal. Idempotent (D5).
+  // Closes every socket and stops every shared listener: pending and later accepts of its
+  // Listeners fail with errc::listener_closed. A lent endpoint is handed back open and no longer
+  // listening (its owner may listen on it again); its done signal has fired when close()
+  // returns. Idempotent (D5).
   void close();
 
   // Implementation (library internal).

@@ -180,8 +180,10 @@ void ManagerState::close() {
   if (gc_timer) {
     gc_timer->cancel();
   }
+  // Every shared listener stops before the pools close: a lent endpoint goes back to its owner
+  // without our QUIC listener on it (its owner may listen there again), and pending accepts fail.
   for (auto& [key, entry] : table) {
-    entry.listener->closed = true;
+    entry.listener->close();
   }
   if (reuse6) {
     reuse6->close();

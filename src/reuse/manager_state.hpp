@@ -125,7 +125,8 @@ struct QuicListener : std::enable_shared_from_this<QuicListener> {
   // Routes one accepted connection (D7: an ALPN without a sub-listener closes that connection
   // only).
   void route(Connection conn);
-  // Stops listening and releases the socket reference. Idempotent.
+  // Stops listening, fails the sub-listeners' pending accepts and releases the socket
+  // reference. Idempotent.
   void close();
 };
 

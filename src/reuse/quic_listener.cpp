@@ -241,6 +241,11 @@ void QuicListener::close() {
   }
   closed = true;
   endpoint->stop_listening();  // the accept loop ends with listener_closed
+  for (const auto& w : subs) {
+    if (auto sub = w.lock()) {
+      sub->parent_closed();  // pending accepts fail now, not when on_stopped runs
+    }
+  }
   if (auto owner = manager.lock()) {
     owner->release(transport);
   }

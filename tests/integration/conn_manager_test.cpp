@@ -192,10 +192,13 @@ TEST(ConnManager, ExternalTransport) {
       10s));
   EXPECT_EQ(dial_error, make_error_code(std::errc::timed_out));  // nobody answers QUIC there
   EXPECT_EQ(first_sender.port(), port);  // but the dial left from the lent socket
-  (*ln)->close();
+  // As the seed's test: the manager closes first, then the listener.
   cm->close();
-  EXPECT_TRUE(done->fired());        // right after close, no waiting
-  EXPECT_TRUE(endpoint->is_open());  // and the manager never closed it
+  EXPECT_TRUE(done->fired());              // right after close, no waiting
+  EXPECT_TRUE(endpoint->is_open());        // the manager never closed it...
+  EXPECT_FALSE(endpoint->is_listening());  // ...and left no QUIC listener of its own on it
+  (*ln)->close();
+  EXPECT_TRUE(endpoint->listen(server_tls({"h3"})));  // the owner may listen on it again
 }
 
 struct AssociateCase {
