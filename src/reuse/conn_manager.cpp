@@ -126,13 +126,13 @@ void ManagerState::release(const std::shared_ptr<RefcountedTransport>& transport
   }
 }
 
-void ManagerState::listener_closed(const std::string& key) {
+void ManagerState::listener_closed(const QuicListener& listener) {
   std::shared_ptr<QuicListener> doomed;
   {
     const std::lock_guard lock(mutex);
-    auto it = listeners.find(key);
-    if (it == listeners.end()) {
-      return;
+    auto it = listeners.find(listener.key);
+    if (it == listeners.end() || it->second.listener.get() != &listener) {
+      return;  // already deregistered (stopped, or the manager closed); maybe replaced since
     }
     if (--it->second.refcount <= 0) {
       doomed = it->second.listener;
@@ -141,6 +141,23 @@ void ManagerState::listener_closed(const std::string& key) {
   }
   if (doomed) {
     doomed->close();  // the last protocol on this address: release the socket
+  }
+}
+
+void ManagerState::listener_stopped(const QuicListener& listener, bool endpoint_gone) {
+  {
+    const std::lock_guard lock(mutex);
+    auto it = listeners.find(listener.key);
+    if (it != listeners.end() && it->second.listener.get() == &listener) {
+      listeners.erase(it);
+    }
+  }
+  release(listener.transport);
+  if (endpoint_gone) {
+    if (Reuse* reuse = reuse_for(listener.address.address().is_v4() ? "udp4" : "udp6")) {
+      reuse->forget(listener.transport);
+    }
+    listener.transport->close();  // a lent endpoint: the done signal; ours: already closed
   }
 }
 

@@ -128,6 +128,12 @@ struct QuicListener : std::enable_shared_from_this<QuicListener> {
   // Stops listening, fails the sub-listeners' pending accepts and releases the socket
   // reference. Idempotent.
   void close();
+  // The endpoint stopped listening without close() (the owner of a lent endpoint closed it or
+  // stopped its listening): as close(), and the manager forgets this listener, so a later listen
+  // on the address starts a fresh one. reason: errc::endpoint_closed or errc::listener_closed.
+  void stopped(std::error_code reason);
+  // Completes every sub-listener's pending accepts with errc::listener_closed.
+  void fail_accepts();
 };
 
 // NonQuicConnState is one NonQuicPacketConn.
@@ -182,8 +188,13 @@ struct ManagerState : std::enable_shared_from_this<ManagerState> {
   bool verify_source_address(const asio::ip::udp::endpoint& remote, core::Timestamp now);
   // Releases one reference (single-owner transports close at zero: D8).
   void release(const std::shared_ptr<RefcountedTransport>& transport);
-  // Called when a sub-listener of key closed.
-  void listener_closed(const std::string& key);
+  // Called when a sub-listener of listener closed: the last one closes the shared listener.
+  // Does nothing when listener is no longer the one registered for its address.
+  void listener_closed(const QuicListener& listener);
+  // Called when listener's endpoint stopped listening on its own: deregisters it, releases its
+  // socket reference and, when the endpoint is gone (endpoint_gone), drops the socket from the
+  // pools (a lent one gets its done signal).
+  void listener_stopped(const QuicListener& listener, bool endpoint_gone);
   void schedule_gc();
   void close();
 

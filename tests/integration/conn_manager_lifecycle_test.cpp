@@ -100,5 +100,66 @@ TEST(ConnManagerLifecycle, ManagerCloseStopsItsListenerOnALentEndpoint) {
   EXPECT_TRUE(lent.endpoint->is_listening());  // and closing the Listener later leaves it alone
 }
 
+// ---------------------------------------------------------------------------------------------
+// 2. A shared listener whose accept loop ends for another reason deregisters.
+
+class ListenerEndsWithItsEndpoint : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(OwnerAction, ListenerEndsWithItsEndpoint, ::testing::Values(true, false),
+                         [](const auto& p) {
+                           return std::string(p.param ? "OwnerClosesEndpoint"
+                                                      : "OwnerStopsListening");
+                         });
+
+TEST_P(ListenerEndsWithItsEndpoint, AcceptFailsAndANewListenStartsAFreshListener) {
+  const bool close_endpoint = GetParam();
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  Lent lent = lend(io, *cm);
+  ASSERT_TRUE(lent.done);
+  const std::string port = std::to_string(lent.port);
+  const std::string key = "0.0.0.0:" + port;
+  auto ln = cm->listen_quic(ma("/ip4/0.0.0.0/udp/" + port), server_tls({"proto"}));
+  ASSERT_TRUE(ln) << ConnManager::last_error();
+  const auto first = cm->state()->listeners.at(key).listener;
+  std::optional<std::variant<std::error_code, std::monostate>> pending, later;
+  std::vector<std::uint8_t> leaf;
+  std::unique_ptr<Listener> fresh;
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        pending = co_await (accept_error(**ln) || act_then_wait(
+                                                      [&] {
+                                                        if (close_endpoint) {
+                                                          lent.endpoint->close();
+                                                        } else {
+                                                          lent.endpoint->stop_listening();
+                                                        }
+                                                      },
+                                                      5s));
+        later = co_await (accept_error(**ln) || sleep_for(5s));
+        auto again = cm->listen_quic(ma("/ip4/0.0.0.0/udp/" + port), server_tls({"proto"}));
+        EXPECT_TRUE(again) << ConnManager::last_error();
+        if (again) {
+          fresh = std::move(*again);
+          leaf = co_await dial_leaf(udp::endpoint(asio::ip::make_address("127.0.0.1"), lent.port),
+                                    "proto", 2s);
+        }
+      },
+      20s));
+  ASSERT_TRUE(pending && later);
+  ASSERT_EQ(pending->index(), 0u);
+  EXPECT_EQ(std::get<0>(*pending), make_error_code(errc::listener_closed));
+  ASSERT_EQ(later->index(), 0u) << "accept hangs on a listener whose endpoint stopped";
+  EXPECT_EQ(std::get<0>(*later), make_error_code(errc::listener_closed));
+  ASSERT_TRUE(fresh);
+  ASSERT_EQ(cm->state()->listeners.count(key), 1u);
+  EXPECT_NE(cm->state()->listeners.at(key).listener, first);  // not the dead one
+  EXPECT_FALSE(leaf.empty());                                 // and it serves
+  EXPECT_EQ(lent.done->fired(), close_endpoint);  // a closed lent endpoint is given up at once
+  (*ln)->close();  // the old Listener's close must not touch the fresh listener's entry
+  EXPECT_EQ(cm->state()->listeners.count(key), 1u);
+}
+
 }  // namespace
 }  // namespace quicreuse::test
