@@ -159,6 +159,7 @@ Result<void> Endpoint::listen(TlsServerConfig tls, ListenOptions options) {
 void Endpoint::stop_listening() {
   if (state_ && !state_->closed) {
     state_->core_endpoint->stop_listening();
+    state_->schedule_flush();  // the refusals of handshakes under way
     const std::error_code ec = make_error_code(errc::listener_closed);
     state_->listening_stopped(ec);
     while (!state_->accept_waiters.empty()) {

@@ -161,5 +161,110 @@ TEST_P(ListenerEndsWithItsEndpoint, AcceptFailsAndANewListenStartsAFreshListener
   EXPECT_EQ(cm->state()->listeners.count(key), 1u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 3. A handshake under way when its listener closes is refused, not handed to the next listener.
+
+// A UDP relay between one client and a server: it forwards the client's datagrams until the
+// server has answered once, then holds them until release() (so the server stays mid-handshake).
+struct HoldingRelay {
+  HoldingRelay(asio::io_context& io, udp::endpoint to)
+      : socket(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        server(to),
+        answered_event(io, std::chrono::steady_clock::now() + 5s) {}
+  void release() {
+    released = true;
+    for (const auto& d : held) {
+      std::error_code ignored;
+      socket.send_to(asio::buffer(d), server, 0, ignored);
+    }
+    held.clear();
+  }
+  udp::socket socket;
+  udp::endpoint server;
+  udp::endpoint client;
+  bool answered = false;
+  bool released = false;
+  std::vector<std::vector<std::uint8_t>> held;
+  asio::steady_timer answered_event;  // cancelled when the server first answers
+};
+
+asio::awaitable<void> run_relay(std::shared_ptr<HoldingRelay> r) {
+  std::vector<std::uint8_t> buf(65536);
+  for (;;) {
+    udp::endpoint from;
+    auto [ec, n] =
+        co_await r->socket.async_receive_from(asio::buffer(buf), from, as_tuple(use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    std::vector<std::uint8_t> d(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    udp::endpoint to = r->server;
+    if (from == r->server) {
+      if (!r->answered) {
+        r->answered = true;
+        r->answered_event.cancel();
+      }
+      to = r->client;
+    } else {
+      r->client = from;
+      if (r->answered && !r->released) {
+        r->held.push_back(std::move(d));
+        continue;
+      }
+    }
+    co_await r->socket.async_send_to(asio::buffer(d), to, as_tuple(use_awaitable));
+  }
+}
+
+// Dials through the relay; returns how the connection ended (the dial's error, or the close).
+asio::awaitable<std::error_code> dial_and_wait_closed(Endpoint& client, udp::endpoint to) {
+  auto conn = co_await client.dial(to, tls_offer("proto"));
+  if (!conn) {
+    co_return conn.error();
+  }
+  auto [ec] = co_await conn->async_wait_closed(as_tuple(use_awaitable));
+  co_return ec;
+}
+
+TEST(ConnManagerLifecycle, ListenerClosedMidHandshakeRefusesThatConnection) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  auto ln1 = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
+  ASSERT_TRUE(ln1);
+  const Multiaddr addr = (*ln1)->multiaddrs()[0];
+  auto relay = std::make_shared<HoldingRelay>(io, (*ln1)->addr());
+  asio::co_spawn(io, run_relay(relay), asio::detached);
+  auto client = Endpoint::bind(io.get_executor(), loopback(false));
+  ASSERT_TRUE(client);
+  std::unique_ptr<Listener> ln2;
+  std::optional<std::variant<std::error_code, Result<Connection>>> outcome;
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto next_listener = [&]() -> asio::awaitable<Result<Connection>> {
+          co_await relay->answered_event.async_wait(as_tuple(use_awaitable));
+          EXPECT_TRUE(relay->answered);
+          (*ln1)->close();  // the server holds the connection, its handshake not done
+          auto again = cm->listen_quic(addr, server_tls({"proto"}));  // same socket (D9)
+          EXPECT_TRUE(again) << ConnManager::last_error();
+          if (!again) {
+            co_return fail(errc::invalid_argument);
+          }
+          ln2 = std::move(*again);
+          relay->release();  // the client's Finished reaches the server now
+          co_return co_await ln2->accept();
+        };
+        outcome = co_await (dial_and_wait_closed(*client, relay->socket.local_endpoint()) ||
+                            next_listener());
+      },
+      20s));
+  relay->socket.close();
+  ASSERT_TRUE(outcome);
+  ASSERT_EQ(outcome->index(), 0u) << "the next listener accepted the orphaned handshake";
+  const std::error_code ec = std::get<0>(*outcome);
+  EXPECT_NE(ec.message().find("CONNECTION_REFUSED"), std::string::npos) << ec.message();
+}
+
 }  // namespace
 }  // namespace quicreuse::test
