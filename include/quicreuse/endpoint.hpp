@@ -102,8 +102,9 @@ struct ListenOptions {
 
 // DialOptions are per-dial settings.
 struct DialOptions {
-  // As ListenOptions::allow_window_increase, for this connection. Absent: always allow.
-  std::function<bool(std::uint64_t delta)> allow_window_increase;
+  // As ListenOptions::allow_window_increase, for this connection: asked with the negotiated
+  // ALPN (never an offered one) before the window grows by delta. Absent: always allow.
+  std::function<bool(std::string_view alpn, std::uint64_t delta)> allow_window_increase;
 };
 
 // EndpointStats are an endpoint's counters since it was created.

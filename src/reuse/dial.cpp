@@ -73,8 +73,9 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
   const std::shared_ptr<Endpoint> endpoint = detail::endpoint_of(*tr);
   DialOptions dial_options;
   if (allow) {
-    std::string alpn = tls.alpns.empty() ? std::string() : tls.alpns.front();
-    dial_options.allow_window_increase = [allow, remote, alpn](std::uint64_t delta) {
+    // Asked with the negotiated ALPN (window growth only happens once the handshake chose it).
+    dial_options.allow_window_increase = [allow, remote](std::string_view alpn,
+                                                         std::uint64_t delta) {
       return allow(WindowIncreaseRequest{alpn, remote, delta});
     };
   }

@@ -266,5 +266,44 @@ TEST(ConnManagerLifecycle, ListenerClosedMidHandshakeRefusesThatConnection) {
   EXPECT_NE(ec.message().find("CONNECTION_REFUSED"), std::string::npos) << ec.message();
 }
 
+// ---------------------------------------------------------------------------------------------
+// 4. The dial-side window callback sees the negotiated ALPN.
+
+TEST(ConnManagerLifecycle, DialWindowCallbackSeesTheNegotiatedAlpn) {
+  asio::io_context io;
+  TransportConfig small;
+  small.initial_connection_window = std::uint64_t{64} * 1024;
+  small.initial_stream_window = std::uint64_t{64} * 1024;
+  auto cm = make_manager(io, true, {options::transport_config(small)});
+  auto server = Endpoint::bind(io.get_executor(), loopback(false));
+  ASSERT_TRUE(cm && server);
+  ASSERT_TRUE(server->listen(server_tls({"second"})));
+  asio::co_spawn(io, echo_server(*server), asio::detached);
+  std::vector<std::string> seen;
+  const auto data = pattern(std::size_t{4} * 1024 * 1024, 7);
+  std::vector<std::uint8_t> echoed;
+  TlsClientConfig offer = client_tls({"first", "second"});
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto target = to_quic_multiaddr(server->local_endpoint());
+        auto conn = co_await cm->dial_quic(*target, offer, [&](const WindowIncreaseRequest& r) {
+          seen.emplace_back(r.alpn);
+          return true;
+        });
+        EXPECT_TRUE(conn) << ConnManager::last_error();
+        if (conn) {
+          EXPECT_EQ(conn->alpn(), "second");
+          echoed = co_await echo_round_trip(*conn, data);
+        }
+      },
+      60s));
+  EXPECT_TRUE(echoed == data);
+  ASSERT_FALSE(seen.empty()) << "the transfer never asked to grow the window";
+  for (const auto& alpn : seen) {
+    EXPECT_EQ(alpn, "second");
+  }
+}
+
 }  // namespace
 }  // namespace quicreuse::test
