@@ -123,6 +123,11 @@ void ManagerState::release(const std::shared_ptr<RefcountedTransport>& transport
   transport->decrease_count(std::chrono::steady_clock::now());
   if (!config.reuse && transport->ref_count() <= 0) {
     transport->close();  // D8: a single-owner endpoint's socket closes with it
+    const std::lock_guard lock(mutex);
+    std::erase_if(single_owner, [&](const std::weak_ptr<RefcountedTransport>& w) {
+      auto tr = w.lock();
+      return !tr || tr == transport;  // its last user is gone: forget it
+    });
   }
 }
 
@@ -192,6 +197,7 @@ void ManagerState::close() {
         owned.push_back(tr);
       }
     }
+    single_owner.clear();
     table.swap(listeners);
   }
   if (gc_timer) {

@@ -170,7 +170,8 @@ struct ManagerState : std::enable_shared_from_this<ManagerState> {
     int refcount = 0;
   };
   std::map<std::string, ListenerEntry> listeners;
-  std::vector<std::weak_ptr<RefcountedTransport>> single_owner;  // reuse disabled
+  // Reuse disabled: the sockets in use (each leaves the list when its last user releases it).
+  std::vector<std::weak_ptr<RefcountedTransport>> single_owner;
   bool closed = false;
   std::uint64_t next_listener_id = 1;
   std::unique_ptr<asio::steady_timer> gc_timer;

@@ -305,5 +305,24 @@ TEST(ConnManagerLifecycle, DialWindowCallbackSeesTheNegotiatedAlpn) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// 5. With reuse off, released single-owner sockets are forgotten.
+
+TEST(ConnManagerLifecycle, SingleOwnerSocketsAreForgottenWhenReleased) {
+  asio::io_context io;
+  auto cm = make_manager(io, false);
+  ASSERT_TRUE(cm);
+  const udp::endpoint target(asio::ip::make_address("127.0.0.1"), 1);
+  for (int i = 0; i < 1000; ++i) {
+    auto lease = cm->transport_for_dial("udp4", target);
+    ASSERT_TRUE(lease) << ConnManager::last_error();
+  }
+  auto ln = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
+  ASSERT_TRUE(ln);
+  EXPECT_EQ(cm->state()->single_owner.size(), 1u);  // the listener's socket only
+  (*ln)->close();
+  EXPECT_EQ(cm->state()->single_owner.size(), 0u);
+}
+
 }  // namespace
 }  // namespace quicreuse::test
