@@ -194,8 +194,8 @@ class ConnManager {
   // Lends an application-built endpoint (bound to a wildcard address) to the manager for dials
   // and listens; the signal fires when the manager is done with it (close(), garbage collection,
   // or its owner closing it while a listener used it). The manager never closes it.
-  // Errors: errc::invalid_argument (network, specific IP, port already lent, reuse disabled
-  // (D10)).
+  // Errors: errc::endpoint_closed ("the connection manager is closed"), errc::invalid_argument
+  // (network, specific IP, port already lent, reuse disabled (D10)).
   Result<DoneSignal> lend_transport(std::string_view network, std::shared_ptr<Endpoint> endpoint);
 
   // Returns the multiaddr protocol codes the manager supports: quic-v1 only.

@@ -68,6 +68,14 @@ ManagerState::~ManagerState() {
   }
 }
 
+Result<void> ManagerState::ensure_open() {
+  const std::lock_guard lock(mutex);
+  if (closed) {
+    return fail_with(errc::endpoint_closed, "the connection manager is closed");
+  }
+  return {};
+}
+
 Reuse* ManagerState::reuse_for(std::string_view network) const {
   if (network == "udp4") {
     return reuse4.get();

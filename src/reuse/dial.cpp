@@ -11,11 +11,8 @@ namespace {
 Result<std::shared_ptr<detail::RefcountedTransport>> transport_for(
     detail::ManagerState& s, const Association& association, std::string_view network,
     const asio::ip::udp::endpoint& remote) {
-  {
-    const std::lock_guard lock(s.mutex);
-    if (s.closed) {
-      return detail::fail_with(errc::endpoint_closed, "the connection manager is closed");
-    }
+  if (auto open = s.ensure_open(); !open) {
+    return fail(open.error());
   }
   if (s.config.reuse) {
     detail::Reuse* reuse = s.reuse_for(network);

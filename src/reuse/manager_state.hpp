@@ -179,6 +179,9 @@ struct ManagerState : std::enable_shared_from_this<ManagerState> {
   std::mutex limiter_mutex;
   core::TokenBucket limiter{1000, 1000};
 
+  // Returns success while the manager is open; else errc::endpoint_closed ("the connection
+  // manager is closed", also as last_error()).
+  Result<void> ensure_open();
   // Returns the pools of a network ("udp4"/"udp6"), or nullptr (invalid network, reuse off).
   Reuse* reuse_for(std::string_view network) const;
   // Binds a socket and wraps it in an Endpoint with the manager's keys and hooks.

@@ -324,5 +324,21 @@ TEST(ConnManagerLifecycle, SingleOwnerSocketsAreForgottenWhenReleased) {
   EXPECT_EQ(cm->state()->single_owner.size(), 0u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 6. Lending to a closed manager says that the manager is closed.
+
+TEST(ConnManagerLifecycle, LendTransportOnAClosedManagerSaysItIsClosed) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  cm->close();
+  auto ep = Endpoint::bind(io.get_executor(), udp::endpoint(asio::ip::address_v4::any(), 0));
+  ASSERT_TRUE(ep);
+  auto done = cm->lend_transport("udp4", std::make_shared<Endpoint>(std::move(*ep)));
+  ASSERT_FALSE(done);
+  EXPECT_EQ(done.error(), make_error_code(errc::endpoint_closed));
+  EXPECT_EQ(ConnManager::last_error(), "the connection manager is closed");
+}
+
 }  // namespace
 }  // namespace quicreuse::test
