@@ -144,10 +144,14 @@ struct NonQuicConnState : std::enable_shared_from_this<NonQuicConnState> {
   asio::any_io_executor executor;
   std::optional<std::chrono::steady_clock::time_point> deadline;
   bool closed = false;
-  bool reading = false;
-  asio::cancellation_signal cancel_read;
-  std::unique_ptr<asio::steady_timer> deadline_timer;
-  bool deadline_fired = false;
+  // One pending read: several may wait at once (as Go's ReadFrom), each gets its own datagram.
+  struct PendingRead {
+    asio::cancellation_signal cancel;
+    std::unique_ptr<asio::steady_timer> deadline_timer;
+    bool deadline_fired = false;
+  };
+  std::map<std::uint64_t, std::shared_ptr<PendingRead>> reads;
+  std::uint64_t next_read = 0;
 };
 
 struct ManagerState : std::enable_shared_from_this<ManagerState> {

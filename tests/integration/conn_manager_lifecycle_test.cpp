@@ -340,5 +340,54 @@ TEST(ConnManagerLifecycle, LendTransportOnAClosedManagerSaysItIsClosed) {
   EXPECT_EQ(ConnManager::last_error(), "the connection manager is closed");
 }
 
+// ---------------------------------------------------------------------------------------------
+// 7. Concurrent reads on a shared non-QUIC conn each get a datagram.
+
+asio::awaitable<std::pair<std::error_code, std::size_t>> read_one(NonQuicPacketConn& pc) {
+  std::vector<std::uint8_t> buf(1500);
+  auto [ec, n, from] = co_await pc.async_read_from(asio::buffer(buf), as_tuple(use_awaitable));
+  co_return std::pair{ec, n};
+}
+
+// Sends two STUN Binding Requests (returns a value: Asio 1.22's && of a tuple and void breaks).
+asio::awaitable<bool> send_requests(udp::socket& from, udp::endpoint to) {
+  co_await asio::post(co_await asio::this_coro::executor, use_awaitable);  // both reads park
+  for (std::uint8_t i = 1; i <= 2; ++i) {
+    const stun::TransactionId id{i, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    const auto request = stun::make_binding_request(id);
+    co_await from.async_send_to(asio::buffer(request), to, as_tuple(use_awaitable));
+  }
+  co_return true;
+}
+
+TEST(ConnManagerLifecycle, ConcurrentReadsOnASharedNonQuicConnEachGetADatagram) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  auto ln = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
+  ASSERT_TRUE(ln);
+  auto pc = cm->shared_non_quic_packet_conn("udp4", (*ln)->addr());
+  ASSERT_TRUE(pc) << ConnManager::last_error();
+  udp::socket peer(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::optional<std::pair<std::error_code, std::size_t>> first, second;
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto r =
+            co_await ((read_one(**pc) && read_one(**pc) && send_requests(peer, (*ln)->addr())) ||
+                      sleep_for(5s));
+        if (r.index() == 0) {
+          first = std::get<0>(std::get<0>(r));
+          second = std::get<1>(std::get<0>(r));
+        }
+      },
+      10s));
+  ASSERT_TRUE(first && second) << "the reads did not both complete";
+  EXPECT_FALSE(first->first) << first->first.message();
+  EXPECT_FALSE(second->first) << second->first.message();
+  EXPECT_EQ(first->second, 20u);
+  EXPECT_EQ(second->second, 20u);
+}
+
 }  // namespace
 }  // namespace quicreuse::test
