@@ -389,5 +389,39 @@ TEST(ConnManagerLifecycle, ConcurrentReadsOnASharedNonQuicConnEachGetADatagram) 
   EXPECT_EQ(second->second, 20u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 9. Connection::stats() keeps the final snapshot after the connection is gone.
+
+TEST(ConnManagerLifecycle, StatsKeepTheFinalSnapshotAfterClose) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  auto server = Endpoint::bind(io.get_executor(), loopback(false));
+  ASSERT_TRUE(cm && server);
+  ASSERT_TRUE(server->listen(server_tls()));
+  asio::co_spawn(io, echo_server(*server), asio::detached);
+  std::optional<Connection> conn;
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto target = to_quic_multiaddr(server->local_endpoint());
+        auto c = co_await cm->dial_quic(*target, client_tls());
+        EXPECT_TRUE(c) << ConnManager::last_error();
+        if (c) {
+          conn = *c;
+          co_await echo_round_trip(*c, pattern(10'000, 3));
+        }
+      },
+      20s));
+  ASSERT_TRUE(conn);
+  const ConnectionStats open = conn->stats();
+  cm->close();  // the endpoint goes, and the connection with it
+  ASSERT_FALSE(conn->is_open());
+  const ConnectionStats last = conn->stats();
+  EXPECT_GE(last.bytes_sent, open.bytes_sent);
+  EXPECT_GE(last.packets_received, open.packets_received);
+  EXPECT_GT(last.bytes_sent, 10'000u);
+  EXPECT_GT(last.smoothed_rtt.count(), 0);
+}
+
 }  // namespace
 }  // namespace quicreuse::test
