@@ -209,7 +209,7 @@ void ManagerState::close() {
     table.swap(listeners);
   }
   if (gc_timer) {
-    gc_timer->cancel();
+    gc_timer->expires_at(asio::steady_timer::time_point::min());  // cancels; nothing scheduled
   }
   // Every shared listener stops before the pools close: a lent endpoint goes back to its owner
   // without our QUIC listener on it (its owner may listen there again), and pending accepts fail.

@@ -67,7 +67,8 @@ class Reuse {
   // Closes and forgets sockets unused for longer than max_unused; returns how many.
   std::size_t collect_garbage(ReuseClock::time_point now, ReuseClock::duration max_unused);
   // Closes every pooled socket whatever its count (borrowed ones only get their done signal).
-  // Idempotent.
+  // The pools keep listing them (spec 2.8: the maps are not cleared); nothing is handed out any
+  // more. Idempotent.
   void close();
 
   struct Counts {

@@ -423,5 +423,120 @@ TEST(ConnManagerLifecycle, StatsKeepTheFinalSnapshotAfterClose) {
   EXPECT_GT(last.smoothed_rtt.count(), 0);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 10. check_closed checks something; D3 and per-protocol select hooks through the manager.
+
+TEST(ConnManagerLifecycle, CheckClosedSeesAReferenceLeftBehind) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  auto lease =
+      cm->transport_for_dial("udp4", udp::endpoint(asio::ip::make_address("127.0.0.1"), 1));
+  ASSERT_TRUE(lease);
+  cm->close();
+  EXPECT_NONFATAL_FAILURE(check_closed(*cm), "still referenced");
+  lease->release();
+  check_closed(*cm);
+}
+
+// Accepts one connection of ln and echoes it.
+asio::awaitable<void> accept_and_echo(Listener& ln) {
+  auto conn = co_await ln.accept();
+  if (conn) {
+    co_await echo_connection(*conn);
+  }
+}
+
+std::uint64_t window_growth(ConnManager& cm, const udp::endpoint& local) {
+  for (const auto& tr : cm.state()->reuse4->transports()) {
+    if (tr->local_endpoint() == local) {
+      return detail::endpoint_of(*tr)->stats().window_growth_bytes;
+    }
+  }
+  ADD_FAILURE() << "no pooled socket at " << detail::address_key(local);
+  return 0;
+}
+
+TEST(ConnManagerLifecycle, D3ListenerWithoutWindowCallbackAllowsGrowth) {
+  asio::io_context io;
+  TransportConfig small;
+  small.initial_connection_window = std::uint64_t{64} * 1024;
+  small.initial_stream_window = std::uint64_t{64} * 1024;
+  auto cm = make_manager(io, true, {options::transport_config(small)});
+  ASSERT_TRUE(cm);
+  auto open = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
+  auto shut = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}),
+                              [](const WindowIncreaseRequest&) { return false; });
+  ASSERT_TRUE(open && shut);
+  const auto data = pattern(std::size_t{4} * 1024 * 1024, 5);
+  std::uint64_t grown_open = 0;
+  std::uint64_t grown_shut = 0;
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto client = Endpoint::bind(co_await asio::this_coro::executor, loopback(false));
+        const std::array<Listener*, 2> listeners{open->get(), shut->get()};
+        for (Listener* ln : listeners) {
+          asio::co_spawn(co_await asio::this_coro::executor, accept_and_echo(*ln), asio::detached);
+          auto conn = co_await client->dial(ln->addr(), tls_offer("proto"));
+          EXPECT_TRUE(conn);
+          if (!conn) {
+            co_return;
+          }
+          auto echoed = co_await echo_round_trip(*conn, data);
+          EXPECT_TRUE(echoed == data);
+          (ln == open->get() ? grown_open : grown_shut) = window_growth(*cm, ln->addr());
+        }
+      },
+      60s));
+  EXPECT_GT(grown_open, 0u);  // no callback: growth allowed (the seed crashes)
+  EXPECT_EQ(grown_shut, 0u);  // the measure is meaningful: a refusing callback keeps it at 0
+}
+
+TEST(ConnManagerLifecycle, ProtocolSelectHookPicksTheIdentity) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  auto id_a = identity("a.example");
+  auto id_b = identity("b.example");
+  auto id_other = identity("other.example");
+  std::vector<std::string> asked;
+  TlsServerConfig by_name;
+  by_name.default_choice.alpns = {"proto1"};
+  by_name.select = [&](const ClientHelloInfo& hello) -> Result<TlsServerChoice> {
+    asked.push_back(hello.server_name);
+    TlsServerChoice choice;
+    choice.identity = hello.server_name == "a.example" ? id_a : id_b;
+    choice.alpns = {"proto1"};
+    return choice;
+  };
+  auto ln1 = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), by_name);
+  ASSERT_TRUE(ln1) << ConnManager::last_error();
+  auto ln2 = cm->listen_quic((*ln1)->multiaddrs()[0], tls_for({"proto2"}, id_other));
+  ASSERT_TRUE(ln2) << ConnManager::last_error();
+  TlsClientConfig to_a = tls_offer("proto1");
+  to_a.server_name = "a.example";
+  TlsClientConfig to_b = tls_offer("proto1");
+  to_b.server_name = "b.example";
+  std::vector<std::uint8_t> leaf_a, leaf_b, leaf_other;
+  const udp::endpoint addr = (*ln1)->addr();
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        leaf_a = co_await dial_leaf(addr, to_a, 2s);
+        leaf_b = co_await dial_leaf(addr, to_b, 2s);
+        leaf_other = co_await dial_leaf(addr, "proto2", 2s);
+      },
+      20s));
+  EXPECT_EQ(leaf_a, id_a->leaf_der());
+  EXPECT_EQ(leaf_b, id_b->leaf_der());
+  EXPECT_EQ(leaf_other, id_other->leaf_der());  // the other protocol's hook-less config
+  EXPECT_EQ(asked, (std::vector<std::string>{"a.example", "b.example"}));
+  (*ln1)->close();
+  (*ln2)->close();
+  cm->close();
+  check_closed(*cm);
+}
+
 }  // namespace
 }  // namespace quicreuse::test

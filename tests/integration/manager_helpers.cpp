@@ -52,15 +52,24 @@ std::shared_ptr<const TlsIdentity> identity(const std::string& name) {
 
 void check_closed(ConnManager& cm) {
   auto& s = *cm.state();
-  if (s.reuse4) {
-    for (const auto& tr : s.reuse4->transports()) {
-      EXPECT_EQ(tr->ref_count(), 0);
+  EXPECT_TRUE(s.closed);
+  for (const detail::Reuse* reuse : {s.reuse4.get(), s.reuse6.get()}) {
+    if (reuse == nullptr) {
+      continue;
     }
-    for (const auto& tr : s.reuse6->transports()) {
-      EXPECT_EQ(tr->ref_count(), 0);
+    for (const auto& tr : reuse->transports()) {
+      EXPECT_EQ(tr->ref_count(), 0)
+          << "socket " << detail::address_key(tr->local_endpoint()) << " still referenced";
+      EXPECT_TRUE(tr->closed()) << "socket " << detail::address_key(tr->local_endpoint())
+                                << " still open";
     }
   }
-  EXPECT_TRUE(s.closed);
+  EXPECT_TRUE(s.listeners.empty()) << s.listeners.size() << " listeners still registered";
+  EXPECT_TRUE(s.single_owner.empty()) << s.single_owner.size() << " single-owner sockets tracked";
+  if (s.gc_timer) {
+    EXPECT_EQ(s.gc_timer->expiry(), asio::steady_timer::time_point::min())
+        << "the garbage collector is still scheduled";
+  }
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {

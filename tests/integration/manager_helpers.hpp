@@ -36,7 +36,9 @@ TlsClientConfig tls_offer(const std::string& alpn);
 // A fresh self-signed identity for name.
 std::shared_ptr<const TlsIdentity> identity(const std::string& name);
 
-// checkClosed: after close, no pooled socket is left with references and GC is stopped.
+// The seed's checkClosed, called after cm.close(): every socket the pools still hold has no
+// reference left and is closed, no listener is registered, no single-owner socket is tracked,
+// and the garbage-collection timer has nothing pending.
 void check_closed(ConnManager& cm);
 
 // Dials addr from a fresh loopback endpoint with tls, giving up after timeout; returns the
