@@ -170,9 +170,12 @@ class ConnManager {
       const AllowWindowIncrease& allow = {});
 
   // Dials a /quic-v1 multiaddr from the socket the reuse algorithm picks (preferring
-  // association's). The socket reference is released when the connection closes (D2).
+  // association's). The socket reference is released when the connection closes (D2). A /dns,
+  // /dns4 or /dns6 host is resolved asynchronously (the executor keeps running meanwhile), for
+  // at most the transport's handshake_idle_timeout; cancelling the dial abandons the lookup.
   // Errors: errc::invalid_argument ("unknown QUIC version" for /quic, not a quic-v1 address),
-  // bind errors, handshake failures.
+  // the resolver's error (asio::error::host_not_found, std::errc::timed_out), bind errors,
+  // handshake failures.
   asio::awaitable<Result<Connection>> dial_quic(Multiaddr address, TlsClientConfig tls,
                                                 AllowWindowIncrease allow = {},
                                                 Association association = {});

@@ -1,5 +1,6 @@
 // ConnManager dials and dial leases. Port of connmgr.go: DialQUIC, TransportForDial.
 #include "reuse/manager_state.hpp"
+#include "reuse/resolve.hpp"
 
 #include <quicreuse/conn_manager.hpp>
 
@@ -56,11 +57,23 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
   // Holding the state keeps the manager's pools alive for the whole dial.
   const std::shared_ptr<detail::ManagerState> s = state_;
   std::string why;
-  auto target = from_quic_multiaddr(address, &why);
+  // A DNS host is checked with a placeholder IP, then looked up without blocking the executor.
+  const auto dns = detail::dns_dial_target(address);
+  auto target = from_quic_multiaddr(dns ? dns->placeholder : address, &why);
   if (!target) {
     co_return detail::fail_with(target.error(), "cannot dial " + address.to_string() + ": " + why);
   }
-  const asio::ip::udp::endpoint remote = target->first;
+  asio::ip::udp::endpoint remote = target->first;
+  if (dns) {
+    auto ip = co_await detail::resolve_dial_host(dns->protocol, dns->name,
+                                                 s->config.transport.handshake_idle_timeout);
+    if (!ip) {
+      co_return detail::fail_with(ip.error(), "cannot dial " + address.to_string() +
+                                                  ": cannot resolve " + dns->name + ": " +
+                                                  ip.error().message());
+    }
+    remote.address(*ip);
+  }
   const std::string network(remote.address().is_v4() ? "udp4" : "udp6");
   auto transport = transport_for(*s, association, network, remote);
   if (!transport) {

@@ -390,6 +390,44 @@ TEST(ConnManagerLifecycle, ConcurrentReadsOnASharedNonQuicConnEachGetADatagram) 
 }
 
 // ---------------------------------------------------------------------------------------------
+// 8. A /dns4 dial resolves asynchronously: the executor keeps running meanwhile.
+
+TEST(ConnManagerLifecycle, DnsDialResolvesWithoutBlockingTheExecutor) {
+  asio::io_context io;
+  std::vector<std::string> events;
+  // The dial's socket is bound once the name is resolved: the bind marks "resolved".
+  auto record_bind = options::override_listen_udp(
+      [&](std::string_view, const udp::endpoint& local) -> Result<udp::socket> {
+        events.emplace_back("bind");
+        udp::socket s(io, local.protocol());
+        s.bind(local);
+        return s;
+      });
+  auto cm = make_manager(io, false, {record_bind});
+  auto server = Endpoint::bind(io.get_executor(), loopback(false));
+  ASSERT_TRUE(cm && server);
+  ASSERT_TRUE(server->listen(server_tls()));
+  asio::co_spawn(io, echo_server(*server), asio::detached);
+  const Multiaddr target =
+      ma("/dns4/localhost/udp/" + std::to_string(server->local_endpoint().port()) + "/quic-v1");
+  std::optional<Result<Connection>> dialed;
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        // Posted now, it runs once the dial first suspends: before the bind only if the dial
+        // waits for the resolver instead of blocking in it.
+        asio::post(io, [&] { events.emplace_back("tick"); });
+        dialed = co_await cm->dial_quic(target, client_tls());
+      },
+      20s));
+  ASSERT_TRUE(dialed);
+  EXPECT_TRUE(*dialed) << ConnManager::last_error();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0], "tick");
+  EXPECT_EQ(events[1], "bind");
+}
+
+// ---------------------------------------------------------------------------------------------
 // 9. Connection::stats() keeps the final snapshot after the connection is gone.
 
 TEST(ConnManagerLifecycle, StatsKeepTheFinalSnapshotAfterClose) {
