@@ -63,11 +63,34 @@ asio::awaitable<void> act_then_wait(std::function<void()> action, std::chrono::m
   co_await sleep_for(bound);
 }
 
+// Transport settings whose 64 KiB initial windows make a few MiB of transfer grow them.
+TransportConfig small_windows() {
+  TransportConfig small;
+  small.initial_connection_window = std::uint64_t{64} * 1024;
+  small.initial_stream_window = std::uint64_t{64} * 1024;
+  return small;
+}
+
 // Accepts one connection; the error when the accept fails.
 asio::awaitable<std::error_code> accept_error(Listener& listener) {
   auto r = co_await listener.accept();
   co_return r ? std::error_code{} : r.error();
 }
+
+// A manager (reuse on) with a listener for "proto" on 127.0.0.1.
+class ConnManagerLifecycleListening : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cm = make_manager(io, true);
+    ASSERT_TRUE(cm);
+    auto listening = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
+    ASSERT_TRUE(listening) << ConnManager::last_error();
+    ln = std::move(*listening);
+  }
+  asio::io_context io;
+  std::shared_ptr<ConnManager> cm;
+  std::unique_ptr<Listener> ln;
+};
 
 // ---------------------------------------------------------------------------------------------
 // 1. Closing the manager hands a lent endpoint back without the manager's QUIC listener.
@@ -226,14 +249,9 @@ asio::awaitable<std::error_code> dial_and_wait_closed(Endpoint& client, udp::end
   co_return ec;
 }
 
-TEST(ConnManagerLifecycle, ListenerClosedMidHandshakeRefusesThatConnection) {
-  asio::io_context io;
-  auto cm = make_manager(io, true);
-  ASSERT_TRUE(cm);
-  auto ln1 = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
-  ASSERT_TRUE(ln1);
-  const Multiaddr addr = (*ln1)->multiaddrs()[0];
-  auto relay = std::make_shared<HoldingRelay>(io, (*ln1)->addr());
+TEST_F(ConnManagerLifecycleListening, ListenerClosedMidHandshakeRefusesThatConnection) {
+  const Multiaddr addr = ln->multiaddrs()[0];
+  auto relay = std::make_shared<HoldingRelay>(io, ln->addr());
   asio::co_spawn(io, run_relay(relay), asio::detached);
   auto client = Endpoint::bind(io.get_executor(), loopback(false));
   ASSERT_TRUE(client);
@@ -245,7 +263,7 @@ TEST(ConnManagerLifecycle, ListenerClosedMidHandshakeRefusesThatConnection) {
         auto next_listener = [&]() -> asio::awaitable<Result<Connection>> {
           co_await relay->answered_event.async_wait(as_tuple(use_awaitable));
           EXPECT_TRUE(relay->answered);
-          (*ln1)->close();  // the server holds the connection, its handshake not done
+          ln->close();  // the server holds the connection, its handshake not done
           auto again = cm->listen_quic(addr, server_tls({"proto"}));  // same socket (D9)
           EXPECT_TRUE(again) << ConnManager::last_error();
           if (!again) {
@@ -271,10 +289,7 @@ TEST(ConnManagerLifecycle, ListenerClosedMidHandshakeRefusesThatConnection) {
 
 TEST(ConnManagerLifecycle, DialWindowCallbackSeesTheNegotiatedAlpn) {
   asio::io_context io;
-  TransportConfig small;
-  small.initial_connection_window = std::uint64_t{64} * 1024;
-  small.initial_stream_window = std::uint64_t{64} * 1024;
-  auto cm = make_manager(io, true, {options::transport_config(small)});
+  auto cm = make_manager(io, true, {options::transport_config(small_windows())});
   auto server = Endpoint::bind(io.get_executor(), loopback(false));
   ASSERT_TRUE(cm && server);
   ASSERT_TRUE(server->listen(server_tls({"second"})));
@@ -360,22 +375,16 @@ asio::awaitable<bool> send_requests(udp::socket& from, udp::endpoint to) {
   co_return true;
 }
 
-TEST(ConnManagerLifecycle, ConcurrentReadsOnASharedNonQuicConnEachGetADatagram) {
-  asio::io_context io;
-  auto cm = make_manager(io, true);
-  ASSERT_TRUE(cm);
-  auto ln = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
-  ASSERT_TRUE(ln);
-  auto pc = cm->shared_non_quic_packet_conn("udp4", (*ln)->addr());
+TEST_F(ConnManagerLifecycleListening, ConcurrentReadsOnASharedNonQuicConnEachGetADatagram) {
+  auto pc = cm->shared_non_quic_packet_conn("udp4", ln->addr());
   ASSERT_TRUE(pc) << ConnManager::last_error();
   udp::socket peer(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   std::optional<std::pair<std::error_code, std::size_t>> first, second;
   ASSERT_TRUE(run_bounded(
       io,
       [&]() -> asio::awaitable<void> {
-        auto r =
-            co_await ((read_one(**pc) && read_one(**pc) && send_requests(peer, (*ln)->addr())) ||
-                      sleep_for(5s));
+        auto r = co_await ((read_one(**pc) && read_one(**pc) && send_requests(peer, ln->addr())) ||
+                           sleep_for(5s));
         if (r.index() == 0) {
           first = std::get<0>(std::get<0>(r));
           second = std::get<1>(std::get<0>(r));
@@ -404,10 +413,8 @@ TEST(ConnManagerLifecycle, DnsDialResolvesWithoutBlockingTheExecutor) {
         return s;
       });
   auto cm = make_manager(io, false, {record_bind});
-  auto server = Endpoint::bind(io.get_executor(), loopback(false));
+  auto server = start_echo_server(io);
   ASSERT_TRUE(cm && server);
-  ASSERT_TRUE(server->listen(server_tls()));
-  asio::co_spawn(io, echo_server(*server), asio::detached);
   const Multiaddr target =
       ma("/dns4/localhost/udp/" + std::to_string(server->local_endpoint().port()) + "/quic-v1");
   std::optional<Result<Connection>> dialed;
@@ -433,10 +440,8 @@ TEST(ConnManagerLifecycle, DnsDialResolvesWithoutBlockingTheExecutor) {
 TEST(ConnManagerLifecycle, StatsKeepTheFinalSnapshotAfterClose) {
   asio::io_context io;
   auto cm = make_manager(io, true);
-  auto server = Endpoint::bind(io.get_executor(), loopback(false));
+  auto server = start_echo_server(io);
   ASSERT_TRUE(cm && server);
-  ASSERT_TRUE(server->listen(server_tls()));
-  asio::co_spawn(io, echo_server(*server), asio::detached);
   std::optional<Connection> conn;
   ASSERT_TRUE(run_bounded(
       io,
@@ -497,10 +502,7 @@ std::uint64_t window_growth(ConnManager& cm, const udp::endpoint& local) {
 
 TEST(ConnManagerLifecycle, D3ListenerWithoutWindowCallbackAllowsGrowth) {
   asio::io_context io;
-  TransportConfig small;
-  small.initial_connection_window = std::uint64_t{64} * 1024;
-  small.initial_stream_window = std::uint64_t{64} * 1024;
-  auto cm = make_manager(io, true, {options::transport_config(small)});
+  auto cm = make_manager(io, true, {options::transport_config(small_windows())});
   ASSERT_TRUE(cm);
   auto open = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
   auto shut = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}),

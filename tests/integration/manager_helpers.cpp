@@ -2,6 +2,8 @@
 
 #include "reuse/manager_state.hpp"
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
@@ -70,6 +72,22 @@ void check_closed(ConnManager& cm) {
     EXPECT_EQ(s.gc_timer->expiry(), asio::steady_timer::time_point::min())
         << "the garbage collector is still scheduled";
   }
+}
+
+std::unique_ptr<Endpoint> start_echo_server(asio::io_context& io) {
+  auto ep = Endpoint::bind(io.get_executor(), loopback(false));
+  EXPECT_TRUE(ep);
+  if (!ep) {
+    return nullptr;
+  }
+  auto server = std::make_unique<Endpoint>(std::move(*ep));
+  const bool listening = static_cast<bool>(server->listen(server_tls()));
+  EXPECT_TRUE(listening);
+  if (!listening) {
+    return nullptr;
+  }
+  asio::co_spawn(io, echo_server(*server), asio::detached);
+  return server;
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {

@@ -50,6 +50,10 @@ asio::awaitable<std::vector<std::uint8_t>> dial_leaf(asio::ip::udp::endpoint add
 asio::awaitable<std::vector<std::uint8_t>> dial_leaf(asio::ip::udp::endpoint addr, std::string alpn,
                                                      std::chrono::milliseconds timeout);
 
+// Returns an endpoint on 127.0.0.1 that listens for echo/1 and echoes every connection (null,
+// with a gtest failure, when it cannot bind or listen).
+std::unique_ptr<Endpoint> start_echo_server(asio::io_context& io);
+
 // Waits d on the current executor (the other branch of `op || sleep_for(d)` bounds).
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d);
 
