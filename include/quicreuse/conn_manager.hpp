@@ -1,5 +1,5 @@
 // ConnManager: every QUIC socket of a node, shared by its protocols and its dials. The C++
-// counterpart of go-libp2p's quicreuse.ConnManager (spec ../shared/spec/quicreuse.md).
+// counterpart of go-libp2p's quicreuse.ConnManager.
 #pragma once
 
 #include <quicreuse/association.hpp>
@@ -170,9 +170,12 @@ class ConnManager {
       const AllowWindowIncrease& allow = {});
 
   // Dials a /quic-v1 multiaddr from the socket the reuse algorithm picks (preferring
-  // association's). The socket reference is released when the connection closes (D2).
+  // association's). The socket reference is released when the connection closes (D2). A /dns,
+  // /dns4 or /dns6 host is resolved asynchronously (the executor keeps running meanwhile), for
+  // at most the transport's handshake_idle_timeout; cancelling the dial abandons the lookup.
   // Errors: errc::invalid_argument ("unknown QUIC version" for /quic, not a quic-v1 address),
-  // bind errors, handshake failures.
+  // the resolver's error (asio::error::host_not_found, std::errc::timed_out), bind errors,
+  // handshake failures.
   asio::awaitable<Result<Connection>> dial_quic(Multiaddr address, TlsClientConfig tls,
                                                 AllowWindowIncrease allow = {},
                                                 Association association = {});
@@ -192,9 +195,10 @@ class ConnManager {
       std::string_view network, const asio::ip::udp::endpoint& local);
 
   // Lends an application-built endpoint (bound to a wildcard address) to the manager for dials
-  // and listens; the signal fires when the manager is done with it. The manager never closes it.
-  // Errors: errc::invalid_argument (network, specific IP, port already lent, reuse disabled
-  // (D10)).
+  // and listens; the signal fires when the manager is done with it (close(), garbage collection,
+  // or its owner closing it while a listener used it). The manager never closes it.
+  // Errors: errc::endpoint_closed ("the connection manager is closed"), errc::invalid_argument
+  // (network, specific IP, port already lent, reuse disabled (D10)).
   Result<DoneSignal> lend_transport(std::string_view network, std::shared_ptr<Endpoint> endpoint);
 
   // Returns the multiaddr protocol codes the manager supports: quic-v1 only.
@@ -207,7 +211,10 @@ class ConnManager {
   [[nodiscard]] std::shared_ptr<MetricsRegistry> metrics() const;
   // Runs a garbage-collection sweep now (the timer does it every gc_interval).
   void collect_garbage();
-  // Closes every socket; lent ones get their done signal. Idempotent (D5).
+  // Closes every socket and stops every shared listener: pending and later accepts of its
+  // Listeners fail with errc::listener_closed. A lent endpoint is handed back open and no longer
+  // listening (its owner may listen on it again); its done signal has fired when close()
+  // returns. Idempotent (D5).
   void close();
 
   // Implementation (library internal).

@@ -161,6 +161,8 @@ class Connection {
   // routing table chose (dialed ones), never the wildcard.
   [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;
   [[nodiscard]] asio::ip::udp::endpoint remote_endpoint() const;
+  // Returns the connection's statistics now; once it has closed, the final snapshot taken when
+  // it closed (never zeros).
   [[nodiscard]] ConnectionStats stats() const;
   // Returns the value the endpoint's connection-context hook attached (accepted connections).
   [[nodiscard]] const std::any& user_value() const;

@@ -106,8 +106,9 @@ struct ListenOptions {
 
 // DialOptions are per-dial settings.
 struct DialOptions {
-  // As ListenOptions::allow_window_increase, for this connection. Absent: always allow.
-  std::function<bool(std::uint64_t delta)> allow_window_increase;
+  // As ListenOptions::allow_window_increase, for this connection: asked with the negotiated
+  // ALPN (never an offered one) before the window grows by delta. Absent: always allow.
+  std::function<bool(std::string_view alpn, std::uint64_t delta)> allow_window_increase;
 };
 
 // EndpointStats are an endpoint's counters since it was created.
@@ -208,7 +209,9 @@ class Endpoint {
   // connection. Errors: errc::already_listening, errc::invalid_argument (no identity or ALPN and
   // no select hook), errc::endpoint_closed.
   Result<void> listen(TlsServerConfig tls, ListenOptions options = {});
-  // Stops accepting new connections; established ones continue. Idempotent.
+  // Stops accepting new connections; established ones continue. Handshakes still under way are
+  // refused (the peer sees CONNECTION_REFUSED), so that none completes with no listener or is
+  // taken by a later listen(). Idempotent.
   void stop_listening();
   // Accepts the next connection whose handshake completed. Completes with (error, Connection).
   // Every pending accept is served as connections become ready (keep several pending to take a

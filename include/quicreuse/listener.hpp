@@ -41,8 +41,10 @@ class Listener {
   ~Listener();
 
   // Accepts the next connection of this listener's protocols. Completes with (error, Connection).
-  // Errors: errc::listener_closed (this listener or the shared one closed). Supports
-  // per-operation cancellation.
+  // Errors: errc::listener_closed (this listener or the shared one closed, or the socket's
+  // endpoint stopped listening under the manager, e.g. the owner of a lent endpoint closed it;
+  // the shared listener is then deregistered and a new listen on the address starts afresh).
+  // Supports per-operation cancellation.
   template <class CompletionToken>
   auto async_accept(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, Connection)>(

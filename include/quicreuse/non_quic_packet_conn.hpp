@@ -37,8 +37,10 @@ class NonQuicPacketConn {
   ~NonQuicPacketConn();
 
   // Reads the next non-QUIC datagram into buffer (truncated to its size). Completes with (error,
-  // bytes, sender). Errors: std::errc::timed_out when the read deadline passes,
-  // errc::connection_closed after close(), errc::endpoint_closed when the socket closed.
+  // bytes, sender). Several reads may be pending at once (as Go allows): each gets its own
+  // datagram, in the order the reads started; buffer must stay valid until completion. Errors:
+  // std::errc::timed_out when the read deadline passes, errc::connection_closed after close(),
+  // errc::endpoint_closed when the socket closed.
   template <class CompletionToken>
   auto async_read_from(asio::mutable_buffer buffer, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken,

@@ -105,6 +105,16 @@ Result<void> Endpoint::listen(
   return {};
 }
 
+void Endpoint::stop_listening() {
+  server_tls_.reset();
+  window_policy_ = nullptr;
+  for (const auto& [handle, validated] : half_open_) {
+    if (auto it = connections_.find(handle); it != connections_.end()) {
+      it->second->close_transport(kConnectionRefused, "listener closed");
+    }
+  }
+}
+
 Result<ConnectionHandle> Endpoint::connect(Timestamp now, const SocketAddress& remote,
                                            std::shared_ptr<const ClientTlsContext> tls,
                                            const SocketAddress& local) {

@@ -166,11 +166,11 @@ class Endpoint final : public ConnectionHost {
   [[nodiscard]] Result<void> listen(
       std::shared_ptr<const TlsServerConfig> tls,
       std::function<bool(const Connection&, std::uint64_t delta)> allow_window_increase = {});
-  // Stops accepting new connections (existing ones continue). Idempotent.
-  void stop_listening() noexcept {
-    server_tls_.reset();
-    window_policy_ = nullptr;
-  }
+  // Stops accepting new connections. Established ones continue; handshakes still under way are
+  // closed with CONNECTION_REFUSED (they belonged to this listener: as quic-go, never let them
+  // complete with no owner or be taken by a later listen()). Their CONNECTION_CLOSE goes out on
+  // the next flush(). Idempotent.
+  void stop_listening();
   [[nodiscard]] bool listening() const noexcept { return server_tls_ != nullptr; }
 
   // Starts a client connection to remote; its first packets go out on the next flush(). local is

@@ -9,6 +9,32 @@
 
 namespace quicreuse {
 namespace detail {
+namespace {
+
+ConnectionStats public_stats(const core::ConnectionStats& s) {
+  ConnectionStats out;
+  out.smoothed_rtt = s.smoothed_rtt;
+  out.min_rtt = s.min_rtt;
+  out.latest_rtt = s.latest_rtt;
+  out.congestion_window = s.congestion_window;
+  out.bytes_in_flight = s.bytes_in_flight;
+  out.bytes_sent = s.bytes_sent;
+  out.bytes_received = s.bytes_received;
+  out.packets_sent = s.packets_sent;
+  out.packets_received = s.packets_received;
+  out.datagrams_dropped = s.datagrams_dropped;
+  out.ecn_ect0_sent = s.ecn_ect0_sent;
+  out.ecn_ect0_received = s.ecn_received[NGTCP2_ECN_ECT_0];
+  out.ecn_ect1_received = s.ecn_received[NGTCP2_ECN_ECT_1];
+  out.ecn_ce_received = s.ecn_received[NGTCP2_ECN_CE];
+  out.ecn_peer_ect0 = s.ecn_peer.ect0;
+  out.ecn_peer_ect1 = s.ecn_peer.ect1;
+  out.ecn_peer_ce = s.ecn_peer.ce;
+  out.ecn_validated = s.ecn_validated;
+  return out;
+}
+
+}  // namespace
 
 ConnectionState::ConnectionState(std::weak_ptr<EndpointState> ep, core::ConnectionHandle h,
                                  asio::any_io_executor ex)
@@ -40,7 +66,7 @@ void ConnectionState::on_closed(const core::Connection* conn) {
     if (!closed_) {
       close_info = conn->close_info();
       close_error = conn->close_error();
-      last_stats = {};
+      last_stats = public_stats(conn->stats());  // the final snapshot, kept for stats()
     }
   }
   if (closed_ && conn == nullptr) {
@@ -489,28 +515,8 @@ ConnectionStats Connection::stats() const {
   if (core == nullptr) {
     return ref_->state->last_stats;
   }
-  const core::ConnectionStats s = core->stats();
-  ConnectionStats out;
-  out.smoothed_rtt = s.smoothed_rtt;
-  out.min_rtt = s.min_rtt;
-  out.latest_rtt = s.latest_rtt;
-  out.congestion_window = s.congestion_window;
-  out.bytes_in_flight = s.bytes_in_flight;
-  out.bytes_sent = s.bytes_sent;
-  out.bytes_received = s.bytes_received;
-  out.packets_sent = s.packets_sent;
-  out.packets_received = s.packets_received;
-  out.datagrams_dropped = s.datagrams_dropped;
-  out.ecn_ect0_sent = s.ecn_ect0_sent;
-  out.ecn_ect0_received = s.ecn_received[NGTCP2_ECN_ECT_0];
-  out.ecn_ect1_received = s.ecn_received[NGTCP2_ECN_ECT_1];
-  out.ecn_ce_received = s.ecn_received[NGTCP2_ECN_CE];
-  out.ecn_peer_ect0 = s.ecn_peer.ect0;
-  out.ecn_peer_ect1 = s.ecn_peer.ect1;
-  out.ecn_peer_ce = s.ecn_peer.ce;
-  out.ecn_validated = s.ecn_validated;
-  ref_->state->last_stats = out;
-  return out;
+  ref_->state->last_stats = detail::public_stats(core->stats());
+  return ref_->state->last_stats;
 }
 
 const std::any& Connection::user_value() const {

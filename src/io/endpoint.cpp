@@ -159,6 +159,7 @@ Result<void> Endpoint::listen(TlsServerConfig tls, ListenOptions options) {
 void Endpoint::stop_listening() {
   if (state_ && !state_->closed) {
     state_->core_endpoint->stop_listening();
+    state_->schedule_flush();  // the refusals of handshakes under way
     const std::error_code ec = make_error_code(errc::listener_closed);
     state_->listening_stopped(ec);
     while (!state_->accept_waiters.empty()) {
@@ -229,8 +230,10 @@ void Endpoint::start_dial(const std::shared_ptr<detail::EndpointState>& s,
   st->remote = remote;
   s->connections.emplace(*handle, st);
   if (options.allow_window_increase) {
-    s->core_endpoint->find(*handle)->set_window_increase_policy(
-        std::move(options.allow_window_increase));
+    core::Connection* conn = s->core_endpoint->find(*handle);
+    // The policy lives in the connection it looks at: the pointer never outlives it.
+    conn->set_window_increase_policy([f = std::move(options.allow_window_increase), conn](
+                                         std::uint64_t delta) { return f(conn->alpn(), delta); });
   }
   const std::uint64_t id = s->next_op_id();
   c.on_cancel([weak = std::weak_ptr<detail::EndpointState>(s), id] {

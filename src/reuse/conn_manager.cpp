@@ -68,6 +68,14 @@ ManagerState::~ManagerState() {
   }
 }
 
+Result<void> ManagerState::ensure_open() {
+  const std::lock_guard lock(mutex);
+  if (closed) {
+    return fail_with(errc::endpoint_closed, "the connection manager is closed");
+  }
+  return {};
+}
+
 Reuse* ManagerState::reuse_for(std::string_view network) const {
   if (network == "udp4") {
     return reuse4.get();
@@ -123,16 +131,21 @@ void ManagerState::release(const std::shared_ptr<RefcountedTransport>& transport
   transport->decrease_count(std::chrono::steady_clock::now());
   if (!config.reuse && transport->ref_count() <= 0) {
     transport->close();  // D8: a single-owner endpoint's socket closes with it
+    const std::lock_guard lock(mutex);
+    std::erase_if(single_owner, [&](const std::weak_ptr<RefcountedTransport>& w) {
+      auto tr = w.lock();
+      return !tr || tr == transport;  // its last user is gone: forget it
+    });
   }
 }
 
-void ManagerState::listener_closed(const std::string& key) {
+void ManagerState::listener_closed(const QuicListener& listener) {
   std::shared_ptr<QuicListener> doomed;
   {
     const std::lock_guard lock(mutex);
-    auto it = listeners.find(key);
-    if (it == listeners.end()) {
-      return;
+    auto it = listeners.find(listener.key);
+    if (it == listeners.end() || it->second.listener.get() != &listener) {
+      return;  // already deregistered (stopped, or the manager closed); maybe replaced since
     }
     if (--it->second.refcount <= 0) {
       doomed = it->second.listener;
@@ -141,6 +154,23 @@ void ManagerState::listener_closed(const std::string& key) {
   }
   if (doomed) {
     doomed->close();  // the last protocol on this address: release the socket
+  }
+}
+
+void ManagerState::listener_stopped(const QuicListener& listener, bool endpoint_gone) {
+  {
+    const std::lock_guard lock(mutex);
+    auto it = listeners.find(listener.key);
+    if (it != listeners.end() && it->second.listener.get() == &listener) {
+      listeners.erase(it);
+    }
+  }
+  release(listener.transport);
+  if (endpoint_gone) {
+    if (Reuse* reuse = reuse_for(listener.address.address().is_v4() ? "udp4" : "udp6")) {
+      reuse->forget(listener.transport);
+    }
+    listener.transport->close();  // a lent endpoint: the done signal; ours: already closed
   }
 }
 
@@ -175,13 +205,16 @@ void ManagerState::close() {
         owned.push_back(tr);
       }
     }
+    single_owner.clear();
     table.swap(listeners);
   }
   if (gc_timer) {
-    gc_timer->cancel();
+    gc_timer->expires_at(asio::steady_timer::time_point::min());  // cancels; nothing scheduled
   }
+  // Every shared listener stops before the pools close: a lent endpoint goes back to its owner
+  // without our QUIC listener on it (its owner may listen there again), and pending accepts fail.
   for (auto& [key, entry] : table) {
-    entry.listener->closed = true;
+    entry.listener->close();
   }
   if (reuse6) {
     reuse6->close();

@@ -1,5 +1,6 @@
 // ConnManager dials and dial leases. Port of connmgr.go: DialQUIC, TransportForDial.
 #include "reuse/manager_state.hpp"
+#include "reuse/resolve.hpp"
 
 #include <quicreuse/conn_manager.hpp>
 
@@ -11,11 +12,8 @@ namespace {
 Result<std::shared_ptr<detail::RefcountedTransport>> transport_for(
     detail::ManagerState& s, const Association& association, std::string_view network,
     const asio::ip::udp::endpoint& remote) {
-  {
-    const std::lock_guard lock(s.mutex);
-    if (s.closed) {
-      return detail::fail_with(errc::endpoint_closed, "the connection manager is closed");
-    }
+  if (auto open = s.ensure_open(); !open) {
+    return fail(open.error());
   }
   if (s.config.reuse) {
     detail::Reuse* reuse = s.reuse_for(network);
@@ -59,11 +57,23 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
   // Holding the state keeps the manager's pools alive for the whole dial.
   const std::shared_ptr<detail::ManagerState> s = state_;
   std::string why;
-  auto target = from_quic_multiaddr(address, &why);
+  // A DNS host is checked with a placeholder IP, then looked up without blocking the executor.
+  const auto dns = detail::dns_dial_target(address);
+  auto target = from_quic_multiaddr(dns ? dns->placeholder : address, &why);
   if (!target) {
     co_return detail::fail_with(target.error(), "cannot dial " + address.to_string() + ": " + why);
   }
-  const asio::ip::udp::endpoint remote = target->first;
+  asio::ip::udp::endpoint remote = target->first;
+  if (dns) {
+    auto ip = co_await detail::resolve_dial_host(dns->protocol, dns->name,
+                                                 s->config.transport.handshake_idle_timeout);
+    if (!ip) {
+      co_return detail::fail_with(ip.error(), "cannot dial " + address.to_string() +
+                                                  ": cannot resolve " + dns->name + ": " +
+                                                  ip.error().message());
+    }
+    remote.address(*ip);
+  }
   const std::string network(remote.address().is_v4() ? "udp4" : "udp6");
   auto transport = transport_for(*s, association, network, remote);
   if (!transport) {
@@ -73,8 +83,9 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
   const std::shared_ptr<Endpoint> endpoint = detail::endpoint_of(*tr);
   DialOptions dial_options;
   if (allow) {
-    std::string alpn = tls.alpns.empty() ? std::string() : tls.alpns.front();
-    dial_options.allow_window_increase = [allow, remote, alpn](std::uint64_t delta) {
+    // Asked with the negotiated ALPN (window growth only happens once the handshake chose it).
+    dial_options.allow_window_increase = [allow, remote](std::string_view alpn,
+                                                         std::uint64_t delta) {
       return allow(WindowIncreaseRequest{alpn, remote, delta});
     };
   }

@@ -32,6 +32,9 @@ void DoneSignal::on_fired(std::function<void()> callback) {
 Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
                                                std::shared_ptr<Endpoint> endpoint) {
   auto& s = *state_;
+  if (auto open = s.ensure_open(); !open) {
+    return fail(open.error());
+  }
   if (!s.config.reuse) {
     // D10: the seed dereferences a null pool here.
     return detail::fail_with(errc::invalid_argument,

@@ -125,8 +125,15 @@ struct QuicListener : std::enable_shared_from_this<QuicListener> {
   // Routes one accepted connection (D7: an ALPN without a sub-listener closes that connection
   // only).
   void route(Connection conn);
-  // Stops listening and releases the socket reference. Idempotent.
+  // Stops listening, fails the sub-listeners' pending accepts and releases the socket
+  // reference. Idempotent.
   void close();
+  // The endpoint stopped listening without close() (the owner of a lent endpoint closed it or
+  // stopped its listening): as close(), and the manager forgets this listener, so a later listen
+  // on the address starts a fresh one. reason: errc::endpoint_closed or errc::listener_closed.
+  void stopped(std::error_code reason);
+  // Completes every sub-listener's pending accepts with errc::listener_closed.
+  void fail_accepts();
 };
 
 // NonQuicConnState is one NonQuicPacketConn.
@@ -137,10 +144,14 @@ struct NonQuicConnState : std::enable_shared_from_this<NonQuicConnState> {
   asio::any_io_executor executor;
   std::optional<std::chrono::steady_clock::time_point> deadline;
   bool closed = false;
-  bool reading = false;
-  asio::cancellation_signal cancel_read;
-  std::unique_ptr<asio::steady_timer> deadline_timer;
-  bool deadline_fired = false;
+  // One pending read: several may wait at once (as Go's ReadFrom), each gets its own datagram.
+  struct PendingRead {
+    asio::cancellation_signal cancel;
+    std::unique_ptr<asio::steady_timer> deadline_timer;
+    bool deadline_fired = false;
+  };
+  std::map<std::uint64_t, std::shared_ptr<PendingRead>> reads;
+  std::uint64_t next_read = 0;
 };
 
 struct ManagerState : std::enable_shared_from_this<ManagerState> {
@@ -163,7 +174,8 @@ struct ManagerState : std::enable_shared_from_this<ManagerState> {
     int refcount = 0;
   };
   std::map<std::string, ListenerEntry> listeners;
-  std::vector<std::weak_ptr<RefcountedTransport>> single_owner;  // reuse disabled
+  // Reuse disabled: the sockets in use (each leaves the list when its last user releases it).
+  std::vector<std::weak_ptr<RefcountedTransport>> single_owner;
   bool closed = false;
   std::uint64_t next_listener_id = 1;
   std::unique_ptr<asio::steady_timer> gc_timer;
@@ -171,6 +183,9 @@ struct ManagerState : std::enable_shared_from_this<ManagerState> {
   std::mutex limiter_mutex;
   core::TokenBucket limiter{1000, 1000};
 
+  // Returns success while the manager is open; else errc::endpoint_closed ("the connection
+  // manager is closed", also as last_error()).
+  Result<void> ensure_open();
   // Returns the pools of a network ("udp4"/"udp6"), or nullptr (invalid network, reuse off).
   Reuse* reuse_for(std::string_view network) const;
   // Binds a socket and wraps it in an Endpoint with the manager's keys and hooks.
@@ -181,8 +196,13 @@ struct ManagerState : std::enable_shared_from_this<ManagerState> {
   bool verify_source_address(const asio::ip::udp::endpoint& remote, core::Timestamp now);
   // Releases one reference (single-owner transports close at zero: D8).
   void release(const std::shared_ptr<RefcountedTransport>& transport);
-  // Called when a sub-listener of key closed.
-  void listener_closed(const std::string& key);
+  // Called when a sub-listener of listener closed: the last one closes the shared listener.
+  // Does nothing when listener is no longer the one registered for its address.
+  void listener_closed(const QuicListener& listener);
+  // Called when listener's endpoint stopped listening on its own: deregisters it, releases its
+  // socket reference and, when the endpoint is gone (endpoint_gone), drops the socket from the
+  // pools (a lent one gets its done signal).
+  void listener_stopped(const QuicListener& listener, bool endpoint_gone);
   void schedule_gc();
   void close();
 

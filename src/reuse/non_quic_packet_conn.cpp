@@ -53,41 +53,37 @@ void NonQuicPacketConn::start_read(const std::shared_ptr<detail::NonQuicConnStat
     c.complete(make_error_code(errc::connection_closed), 0, {});
     return;
   }
-  if (s->reading) {
-    c.complete(asio::error::in_progress, 0, {});  // one read at a time, as for sockets
-    return;
-  }
   const auto now = std::chrono::steady_clock::now();
   if (s->deadline && *s->deadline <= now) {
     c.complete(std::make_error_code(std::errc::timed_out), 0, {});
     return;
   }
-  s->reading = true;
-  s->deadline_fired = false;
+  auto read = std::make_shared<detail::NonQuicConnState::PendingRead>();
+  const std::uint64_t id = ++s->next_read;
+  s->reads.emplace(id, read);
   if (s->deadline) {
-    s->deadline_timer = std::make_unique<asio::steady_timer>(s->executor, *s->deadline);
-    s->deadline_timer->async_wait(
-        [weak = std::weak_ptr<detail::NonQuicConnState>(s)](std::error_code ec) {
-          auto st = weak.lock();
-          if (!ec && st && st->reading) {
-            st->deadline_fired = true;
-            st->cancel_read.emit(asio::cancellation_type::total);
+    read->deadline_timer = std::make_unique<asio::steady_timer>(s->executor, *s->deadline);
+    read->deadline_timer->async_wait(
+        [weak = std::weak_ptr<detail::NonQuicConnState::PendingRead>(read)](std::error_code ec) {
+          if (auto r = weak.lock(); r && !ec) {
+            r->deadline_fired = true;
+            r->cancel.emit(asio::cancellation_type::total);
           }
         });
   }
   auto user = std::make_shared<detail::PacketCompletion>(std::move(c));
   s->endpoint->async_read_non_quic_packet(
       b, asio::bind_cancellation_slot(
-             s->cancel_read.slot(),
-             [s, user](std::error_code ec, std::size_t n, asio::ip::udp::endpoint from) {
-               s->reading = false;
-               if (s->deadline_timer) {
-                 s->deadline_timer->cancel();
+             read->cancel.slot(),
+             [s, read, id, user](std::error_code ec, std::size_t n, asio::ip::udp::endpoint from) {
+               s->reads.erase(id);
+               if (read->deadline_timer) {
+                 read->deadline_timer->cancel();
                }
                if (ec == asio::error::operation_aborted) {
-                 ec = s->closed           ? make_error_code(errc::connection_closed)
-                      : s->deadline_fired ? std::make_error_code(std::errc::timed_out)
-                                          : ec;
+                 ec = s->closed              ? make_error_code(errc::connection_closed)
+                      : read->deadline_fired ? std::make_error_code(std::errc::timed_out)
+                                             : ec;
                }
                user->complete(ec, n, std::move(from));
              }));
@@ -120,8 +116,9 @@ void NonQuicPacketConn::close() {
     return;  // D5: the seed released the socket again on every call
   }
   s.closed = true;
-  if (s.reading) {
-    s.cancel_read.emit(asio::cancellation_type::total);
+  auto pending = s.reads;  // a completion erases its entry
+  for (auto& [id, read] : pending) {
+    read->cancel.emit(asio::cancellation_type::total);
   }
   if (auto manager = s.manager.lock()) {
     manager->release(s.transport);

@@ -69,7 +69,7 @@ void SubListenerState::close() {
   // queue: connections routed before the removal are closed here, none can arrive after it.
   parent->remove(*this);
   if (auto manager = parent->manager.lock()) {
-    manager->listener_closed(parent->key);
+    manager->listener_closed(*parent);
   }
   parent_closed();
   while (!queue.empty()) {
@@ -145,14 +145,11 @@ Result<void> QuicListener::start() {
       }
     }
   };
-  options.on_stopped = [weak = weak_from_this()](std::error_code) {
-    // The shared listener ended (closed, or its endpoint closed): every protocol stops accepting.
+  options.on_stopped = [weak = weak_from_this()](std::error_code reason) {
+    // The shared listener ended: by close() (nothing left to do), or because its endpoint
+    // stopped under us, which must not leave a registered listener that accepts nothing.
     if (auto self = weak.lock()) {
-      for (const auto& w : self->subs) {
-        if (auto sub = w.lock()) {
-          sub->parent_closed();
-        }
-      }
+      self->stopped(reason);
     }
   };
   if (auto r = endpoint->listen(std::move(dispatch), std::move(options)); !r) {
@@ -241,8 +238,28 @@ void QuicListener::close() {
   }
   closed = true;
   endpoint->stop_listening();  // the accept loop ends with listener_closed
+  fail_accepts();              // pending accepts fail now, not when on_stopped runs
   if (auto owner = manager.lock()) {
     owner->release(transport);
+  }
+}
+
+void QuicListener::fail_accepts() {
+  for (const auto& w : subs) {
+    if (auto sub = w.lock()) {
+      sub->parent_closed();
+    }
+  }
+}
+
+void QuicListener::stopped(std::error_code reason) {
+  if (closed) {
+    return;
+  }
+  closed = true;
+  fail_accepts();
+  if (auto owner = manager.lock()) {
+    owner->listener_stopped(*this, reason == make_error_code(errc::endpoint_closed));
   }
 }
 

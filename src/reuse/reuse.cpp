@@ -165,6 +165,34 @@ Result<void> Reuse::add_transport(const std::shared_ptr<RefcountedTransport>& tr
   return {};
 }
 
+bool Reuse::forget(const std::shared_ptr<RefcountedTransport>& transport) {
+  const std::lock_guard lock(mutex_);
+  auto drop = [&](Pool& pool) {
+    auto it = pool.find(transport->local_endpoint().port());
+    if (it == pool.end() || it->second != transport) {
+      return false;
+    }
+    pool.erase(it);
+    return true;
+  };
+  if (drop(global_listeners_) || drop(global_dialers_)) {
+    return true;
+  }
+  auto bucket = unicast_.find(transport->local_endpoint().address());
+  if (bucket == unicast_.end() || !drop(bucket->second)) {
+    return false;
+  }
+  if (bucket->second.empty()) {
+    unicast_.erase(bucket);
+    if (unicast_.empty()) {
+      routes_.reset();
+    } else {
+      refresh_routes_locked();
+    }
+  }
+  return true;
+}
+
 std::size_t Reuse::collect_garbage(ReuseClock::time_point now, ReuseClock::duration max_unused) {
   std::vector<std::shared_ptr<RefcountedTransport>> doomed;
   {
@@ -225,9 +253,8 @@ void Reuse::close() {
         all.push_back(tr);
       }
     }
-    global_listeners_.clear();
-    global_dialers_.clear();
-    unicast_.clear();
+    // The pools keep their (now closed) sockets, as the seed's maps do (spec 2.8): what was
+    // pooled at close stays visible to metrics and to the tests' checkClosed.
     routes_.reset();
   }
   for (const auto& tr : all) {

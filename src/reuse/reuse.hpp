@@ -61,10 +61,14 @@ class Reuse {
   // to a specific IP or its port already has a dialer, errc::endpoint_closed.
   Result<void> add_transport(const std::shared_ptr<RefcountedTransport>& transport);
 
+  // Forgets transport (whichever pool holds it) without closing it: its endpoint went away
+  // under us (a lent endpoint its owner closed). Returns whether it was pooled.
+  bool forget(const std::shared_ptr<RefcountedTransport>& transport);
   // Closes and forgets sockets unused for longer than max_unused; returns how many.
   std::size_t collect_garbage(ReuseClock::time_point now, ReuseClock::duration max_unused);
   // Closes every pooled socket whatever its count (borrowed ones only get their done signal).
-  // Idempotent.
+  // The pools keep listing them (spec 2.8: the maps are not cleared); nothing is handed out any
+  // more. Idempotent.
   void close();
 
   struct Counts {

@@ -2,6 +2,7 @@
 // "with/without reuseport" as a parameter) and the decision tests (D2, D4, D5, D7, D9, D10).
 // Clients send to 127.0.0.1 only; wildcard binds appear where the seed's test needs them.
 #include "io_helpers.hpp"
+#include "manager_helpers.hpp"
 #include "reuse/manager_state.hpp"
 
 #include <quicreuse/conn_manager.hpp>
@@ -23,85 +24,6 @@ using asio::use_awaitable;
 using asio::experimental::as_tuple;
 using namespace std::chrono_literals;
 using udp = asio::ip::udp;
-
-const ConnManager::Key kZeroKey{};
-
-Multiaddr ma(const std::string& text) {
-  auto m = Multiaddr::parse(text);
-  EXPECT_TRUE(m) << text;
-  return m ? *m : Multiaddr{};
-}
-
-std::shared_ptr<ConnManager> make_manager(asio::io_context& io, bool reuse,
-                                          std::vector<ConnManagerOption> extra = {}) {
-  std::vector<ConnManagerOption> opts;
-  if (!reuse) {
-    opts.push_back(options::disable_reuseport());
-  }
-  for (auto& o : extra) {
-    opts.push_back(std::move(o));
-  }
-  auto cm = ConnManager::create(io.get_executor(), kZeroKey, kZeroKey, std::move(opts));
-  EXPECT_TRUE(cm) << ConnManager::last_error();
-  return cm ? *cm : nullptr;
-}
-
-TlsServerConfig tls_for(std::vector<std::string> alpns, std::shared_ptr<const TlsIdentity> id) {
-  TlsServerConfig tls;
-  tls.default_choice.identity = std::move(id);
-  tls.default_choice.alpns = std::move(alpns);
-  return tls;
-}
-
-// A client TLS configuration offering one ALPN (a plain function: GCC 12 cannot keep a braced
-// initializer list inside a coroutine frame).
-TlsClientConfig tls_offer(const std::string& alpn) {
-  std::vector<std::string> alpns;
-  alpns.push_back(alpn);
-  return client_tls(std::move(alpns));
-}
-
-std::shared_ptr<const TlsIdentity> identity(const std::string& name) {
-  auto id = TlsIdentity::self_signed({name});
-  EXPECT_TRUE(id);
-  return *id;
-}
-
-// checkClosed: after close, no pooled socket is left with references and GC is stopped.
-void check_closed(ConnManager& cm) {
-  auto& s = *cm.state();
-  if (s.reuse4) {
-    for (const auto& tr : s.reuse4->transports()) {
-      EXPECT_EQ(tr->ref_count(), 0);
-    }
-    for (const auto& tr : s.reuse6->transports()) {
-      EXPECT_EQ(tr->ref_count(), 0);
-    }
-  }
-  EXPECT_TRUE(s.closed);
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(as_tuple(use_awaitable));
-}
-
-// Dials addr with alpn from a fresh endpoint; returns the leaf certificate, or empty on failure.
-asio::awaitable<std::vector<std::uint8_t>> dial_leaf(udp::endpoint addr, std::string alpn,
-                                                     std::chrono::milliseconds timeout) {
-  using namespace asio::experimental::awaitable_operators;
-  auto ex = co_await asio::this_coro::executor;
-  auto ep = Endpoint::bind(ex, loopback(false));
-  if (!ep) {
-    co_return std::vector<std::uint8_t>{};
-  }
-  auto result = co_await (ep->dial(addr, tls_offer(alpn)) || sleep_for(timeout));
-  if (result.index() != 0 || !std::get<0>(result)) {
-    co_return std::vector<std::uint8_t>{};
-  }
-  auto chain = std::get<0>(result)->peer_certificates();
-  co_return chain.empty() ? std::vector<std::uint8_t>{} : chain.front();
-}
 
 class ConnManagerReuse : public ::testing::TestWithParam<bool> {
  protected:
@@ -270,10 +192,13 @@ TEST(ConnManager, ExternalTransport) {
       10s));
   EXPECT_EQ(dial_error, make_error_code(std::errc::timed_out));  // nobody answers QUIC there
   EXPECT_EQ(first_sender.port(), port);  // but the dial left from the lent socket
-  (*ln)->close();
+  // As the seed's test: the manager closes first, then the listener.
   cm->close();
-  EXPECT_TRUE(done->fired());        // right after close, no waiting
-  EXPECT_TRUE(endpoint->is_open());  // and the manager never closed it
+  EXPECT_TRUE(done->fired());              // right after close, no waiting
+  EXPECT_TRUE(endpoint->is_open());        // the manager never closed it...
+  EXPECT_FALSE(endpoint->is_listening());  // ...and left no QUIC listener of its own on it
+  (*ln)->close();
+  EXPECT_TRUE(endpoint->listen(server_tls({"h3"})));  // the owner may listen on it again
 }
 
 struct AssociateCase {
