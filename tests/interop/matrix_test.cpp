@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <type_traits>
 
 #ifndef QUICREUSE_TOOL_PATH
 #error "QUICREUSE_TOOL_PATH must name the quicreuse tool"
@@ -677,6 +678,78 @@ TEST_F(OurClient, QuicGoServer_keyupdate_initiated_by_server) {
   EXPECT_GE(field(out.peer_output, "STATS", "keyupdates_local").value_or(0), 1u) << out.peer_output;
 }
 
+// Asks conn for a key update through Connection::initiate_key_update(), which is being added in
+// the core (issue 7); until it exists this reports that instead of failing to compile.
+template <class C>
+std::optional<std::string> initiate_key_update(C& conn) {
+  if constexpr (requires { conn.initiate_key_update(); }) {
+    using R = decltype(conn.initiate_key_update());
+    if constexpr (std::is_void_v<R>) {
+      conn.initiate_key_update();
+      return std::nullopt;
+    } else {
+      auto r = conn.initiate_key_update();
+      return static_cast<bool>(r) ? std::nullopt
+                                  : std::optional<std::string>("initiate_key_update failed");
+    }
+  } else {
+    return "Connection::initiate_key_update() does not exist on this branch";
+  }
+}
+
+asio::awaitable<void> transfer_with_key_updates(Endpoint& ep, udp::endpoint target,
+                                                std::vector<std::uint8_t> data, int& updates,
+                                                std::string& error, bool& exact) {
+  auto conn = co_await ep.dial(target, client_tls());
+  if (!conn) {
+    error = conn.error().message();
+    co_return;
+  }
+  // One update before the transfer and one after each quarter of it.
+  for (int i = 0; i < 4 && error.empty(); ++i) {
+    if (auto e = initiate_key_update(*conn)) {
+      error = *e;
+      break;
+    }
+    ++updates;
+    const std::vector<std::uint8_t> part(
+        data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i) * data.size() / 4),
+        data.begin() +
+            static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i + 1) * data.size() / 4));
+    exact = (co_await echo_round_trip(*conn, part)) == part && (i == 0 || exact);
+  }
+  conn->close();
+}
+
+TEST_F(OurClient, QuicGoServer_keyupdate) {
+  // The runner's keyupdate: the client initiates; quic-go counts the updates it followed.
+  // Fails until Connection::initiate_key_update() exists (docs/interop-matrix.md).
+  Subprocess server({kGoPeer, "server", "-addr", "127.0.0.1:0"}, 60s);
+  auto client = Endpoint::bind(io.get_executor(), loopback(false));
+  ASSERT_TRUE(client);
+  int updates = 0;
+  std::string error;
+  bool exact = false;
+  const auto data = pattern(1'000'000, 9);
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        const auto addr = co_await wait_listening(server);
+        if (!addr) {
+          co_return;
+        }
+        co_await transfer_with_key_updates(*client, *addr, data, updates, error, exact);
+        server.terminate();
+        co_await wait_exit(server, 10s);
+      },
+      60s));
+  EXPECT_EQ(error, "");
+  EXPECT_TRUE(exact);
+  EXPECT_EQ(updates, 4);
+  EXPECT_GE(field(server.output(), "STATS", "keyupdates_remote").value_or(0), 1u)
+      << server.output();
+}
+
 TEST_F(OurClient, QuicGoServer_chacha20) {
   // The runner's chacha20: the client offers only TLS_CHACHA20_POLY1305_SHA256. Our client
   // cannot be configured so yet, so it runs as the quicreuse tool in a process whose GnuTLS
@@ -729,9 +802,26 @@ TEST_F(OurClient, QuicGoServer_blackhole) {
   EXPECT_GT(out.relay.to_server.blackholed + out.relay.to_client.blackholed, 0u);
 }
 
+TEST_F(OurClient, QuicGoServer_handshakeloss) {
+  // Flaky today: 1-4 of 50 dials end in handshake timeout (handshake under loss is being fixed
+  // in the core).
+  const auto c = handshakeloss_case();
+  const auto out = our_client_to_quicgo(c);
+  expect_complete(c, out);
+  EXPECT_GT(out.relay.to_server.lost, 0u);
+}
+
 TEST_F(OurClient, QuicGoServer_transferloss) {
   const auto c = transferloss_case();
   expect_complete(c, our_client_to_quicgo(c));
+}
+
+TEST_F(OurClient, QuicGoServer_handshakecorruption) {
+  // Flaky today, as handshakeloss: some dials end in handshake timeout.
+  const auto c = handshakecorruption_case();
+  const auto out = our_client_to_quicgo(c);
+  expect_complete(c, out);
+  EXPECT_GT(out.relay.to_client.corrupted, 0u);
 }
 
 TEST_F(OurClient, QuicGoServer_transfercorruption) {
@@ -742,6 +832,31 @@ TEST_F(OurClient, QuicGoServer_transfercorruption) {
 TEST_F(OurClient, QuicGoServer_longrtt) {
   const auto c = longrtt_case();
   expect_complete(c, our_client_to_quicgo(c));
+}
+
+TEST_F(OurClient, QuicGoServer_rebind_port) {
+  // Fails because of the peer: quic-go 0.29 has no connection migration and keeps sending to
+  // the old mapping.
+  const auto c = rebind_port_case();
+  const auto out = our_client_to_quicgo(c);
+  expect_complete(c, out);
+  expect_rebinds(out, 2);
+}
+
+TEST_F(OurClient, QuicGoServer_rebind_addr) {
+  // Fails because of the peer, as rebind_port.
+  const auto c = rebind_addr_case();
+  const auto out = our_client_to_quicgo(c);
+  expect_complete(c, out);
+  expect_rebinds(out, 1);
+}
+
+TEST_F(OurClient, QuicGoServer_amplificationlimit) {
+  // Fails because of the peer: quic-go 0.29 sends 3 x 1252 bytes for 1200 received.
+  const auto c = amplificationlimit_case();
+  const auto out = our_client_to_quicgo(c);
+  expect_complete(c, out);
+  expect_amplification_limit(out);
 }
 
 TEST_F(OurClient, QuicGoServer_ipv6) {
