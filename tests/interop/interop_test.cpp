@@ -1,6 +1,7 @@
 // Interop with foreign stacks: quic-go 0.29 (our Go peer), ngtcp2's gtlsclient/gtlsserver, and
 // coturn's turnutils_stunclient. Every external program runs under `timeout`; a missing program
 // is a test failure, never a skip.
+#include "interop_helpers.hpp"
 #include "io_helpers.hpp"
 #include "subprocess.hpp"
 
@@ -20,86 +21,12 @@
 #include <filesystem>
 #include <fstream>
 
-#ifndef QUICGO_PEER_PATH
-#error "QUICGO_PEER_PATH must name the quic-go peer binary built by CMake"
-#endif
-
 namespace quicreuse::test {
 namespace {
 
 using asio::use_awaitable;
 using asio::experimental::as_tuple;
 using namespace std::chrono_literals;
-
-const std::string kGoPeer = QUICGO_PEER_PATH;
-const std::string kGtlsClient = "/usr/bin/gtlsclient";
-const std::string kGtlsServer = "/usr/sbin/gtlsserver";
-const std::string kStunClient = "/usr/bin/turnutils_stunclient";
-const std::string kCertTool = "/usr/bin/certtool";
-
-// Waits (bounded) until proc exits; returns its exit code.
-asio::awaitable<std::optional<int>> wait_exit(Subprocess& proc, std::chrono::milliseconds limit) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (auto code = proc.poll(); code) {
-      co_return code;
-    }
-    t.expires_after(10ms);
-    co_await t.async_wait(as_tuple(use_awaitable));
-  }
-  co_return std::nullopt;
-}
-
-// Waits (bounded) until proc prints a line starting with prefix; returns the rest of the line.
-asio::awaitable<std::optional<std::string>> wait_line(Subprocess& proc, std::string prefix,
-                                                      std::chrono::milliseconds limit) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (auto line = find_line(proc.output(), prefix); line) {
-      co_return line;
-    }
-    if (proc.poll()) {
-      break;
-    }
-    t.expires_after(10ms);
-    co_await t.async_wait(as_tuple(use_awaitable));
-  }
-  co_return find_line(proc.output(), prefix);
-}
-
-asio::ip::udp::endpoint parse_endpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  std::string host = text.substr(0, colon);
-  if (!host.empty() && host.front() == '[') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return {asio::ip::make_address(host),
-          static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)))};
-}
-
-// Writes a key and a self-signed certificate for localhost with certtool; returns their paths.
-std::pair<std::string, std::string> make_cert_files() {
-  const auto dir = std::filesystem::temp_directory_path() / "quicreuse-interop-cert";
-  std::filesystem::create_directories(dir);
-  const std::string key = (dir / "key.pem").string();
-  const std::string cert = (dir / "cert.pem").string();
-  const std::string tmpl = (dir / "cert.tmpl").string();
-  std::ofstream(tmpl)
-      << "cn = localhost\ndns_name = localhost\nexpiration_days = 30\nsigning_key\n";
-  Subprocess k({kCertTool, "--generate-privkey", "--key-type=ecdsa", "--outfile", key}, 20s);
-  while (!k.poll()) {
-    ::usleep(10'000);
-  }
-  Subprocess c({kCertTool, "--generate-self-signed", "--load-privkey", key, "--template", tmpl,
-                "--outfile", cert},
-               20s);
-  while (!c.poll()) {
-    ::usleep(10'000);
-  }
-  return {key, cert};
-}
 
 class Interop : public ::testing::Test {
  protected:

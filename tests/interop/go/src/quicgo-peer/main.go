@@ -5,8 +5,10 @@
 // Modes:
 //
 //	quicgo-peer server -addr 127.0.0.1:0 [-alpn echo/1 -alpn h3 ...] [-cert PEM -key PEM] [-count N]
+//	                   [-retry] [-big-cert N] [-keyupdate N] [-chacha20]
 //	quicgo-peer client -addr HOST:PORT [-alpn echo/1] [-message hello | -bytes N] [-insecure] [-ca PEM]
 //	                   [-sni localhost] [-timeout 10s] [-conns 1] [-streams 1] [-local 127.0.0.1:0]
+//	                   [-parallel N] [-report] [-keyupdate N] [-chacha20]
 //	quicgo-peer both   -listen 127.0.0.1:0 -dial HOST:PORT [-alpn ...] [-insecure] [-ca PEM] [-sni localhost]
 //	                   [-cert PEM -key PEM] [-timeout 10s]
 //
@@ -20,6 +22,10 @@
 //	connected local=<ip:port> remote=<ip:port> alpn=<proto> peer_cn=<cn> peer_sha256=<hex>
 //	                                                          client: per dialed connection
 //	OK <total bytes echoed>                                   client: every stream was echoed byte-exact
+//	failed conn=<n> <error>                                   client with -report: one connection failed
+//	RESULT conns=<n> succeeded=<n> bytes=<n>                  client with -report: last line (also on timeout)
+//	STATS retries_sent=<n> retries_received=<n> keyupdates_local=<n> keyupdates_remote=<n>
+//	                                                          client: before OK/RESULT; server: after each closed
 //	dialed OK local=<ip:port>                                 both: the dial from the shared socket worked
 //	ERROR [transport_error_code=0x..|application_error_code=0x..|stream_error_code=0x..] <message>
 //	                                                          any mode: fatal error, printed once
@@ -28,6 +34,19 @@
 // tells them apart by connection ID), so they share one local port. With
 // -bytes N, stream s of connection c sends N bytes from math/rand seeded with
 // c*streams+s, so every stream of a run carries different data.
+//
+// Options for the interop matrix (tests/interop/matrix_test.cpp), named after the
+// QUIC interop runner's test cases:
+//
+//	-retry       server: every client must do a Retry round trip (RequireAddressValidation)
+//	-keyupdate N initiate a key update every N packets (quic-go's internal
+//	             handshake.KeyUpdateInterval, as its own interop client does; default 100000)
+//	-chacha20    offer/accept TLS_CHACHA20_POLY1305_SHA256 only
+//	-big-cert N  server: N extra DNS names in the self-signed certificate (amplificationlimit)
+//	-report      client: count failed connections instead of exiting on the first failure
+//	-parallel N  client: at most N connections at once (default: all)
+//
+// connected/accepted lines also carry cipher=<TLS cipher suite name>.
 //
 // Exit codes: 0 success (and on SIGTERM/SIGINT), 1 runtime failure, 2 usage error.
 package main
@@ -57,9 +76,93 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	_ "unsafe" // go:linkname for the key update interval
 
 	quic "github.com/lucas-clemente/quic-go"
+	"github.com/lucas-clemente/quic-go/logging"
 )
+
+// keyUpdateInterval is quic-go's handshake.KeyUpdateInterval (an internal
+// package, so it is reached by linkname): packets per key phase. quic-go's
+// own interop client sets it to 100 for the keyupdate test case.
+//
+//go:linkname keyUpdateInterval github.com/lucas-clemente/quic-go/internal/handshake.KeyUpdateInterval
+var keyUpdateInterval uint64
+
+// Process-wide event counters, filled by the tracer and printed on STATS lines.
+var (
+	retriesSent      int64
+	retriesReceived  int64
+	keyUpdatesLocal  int64
+	keyUpdatesRemote int64
+)
+
+// tracer counts Retries and key updates.
+type tracer struct{ logging.NullTracer }
+
+func (tracer) TracerForConnection(context.Context, logging.Perspective, logging.ConnectionID) logging.ConnectionTracer {
+	return connTracer{}
+}
+
+func (tracer) SentPacket(_ net.Addr, hdr *logging.Header, _ logging.ByteCount, _ []logging.Frame) {
+	if logging.PacketTypeFromHeader(hdr) == logging.PacketTypeRetry {
+		atomic.AddInt64(&retriesSent, 1)
+	}
+}
+
+type connTracer struct{ logging.NullConnectionTracer }
+
+func (connTracer) ReceivedRetry(*logging.Header) { atomic.AddInt64(&retriesReceived, 1) }
+
+func (connTracer) UpdatedKey(_ logging.KeyPhase, remote bool) {
+	if remote {
+		atomic.AddInt64(&keyUpdatesRemote, 1)
+	} else {
+		atomic.AddInt64(&keyUpdatesLocal, 1)
+	}
+}
+
+// statsLine renders the STATS line.
+func statsLine() string {
+	return fmt.Sprintf("STATS retries_sent=%d retries_received=%d keyupdates_local=%d keyupdates_remote=%d",
+		atomic.LoadInt64(&retriesSent), atomic.LoadInt64(&retriesReceived),
+		atomic.LoadInt64(&keyUpdatesLocal), atomic.LoadInt64(&keyUpdatesRemote))
+}
+
+// matrixOptions are the interop-matrix flags shared by every mode.
+type matrixOptions struct {
+	keyUpdate uint64
+	chacha20  bool
+	retry     bool
+}
+
+// opts holds the parsed matrix flags.
+var opts matrixOptions
+
+// addMatrixFlags registers -keyupdate and -chacha20 on fs.
+func addMatrixFlags(fs *flag.FlagSet) {
+	fs.Uint64Var(&opts.keyUpdate, "keyupdate", 0, "initiate a key update every N packets (0: quic-go's default)")
+	fs.BoolVar(&opts.chacha20, "chacha20", false, "offer/accept TLS_CHACHA20_POLY1305_SHA256 only")
+}
+
+// applyMatrixFlags makes the parsed flags take effect; call it before any connection exists.
+func applyMatrixFlags() {
+	if opts.keyUpdate > 0 {
+		keyUpdateInterval = opts.keyUpdate
+	}
+}
+
+// restrictCiphers applies -chacha20 to conf (qtls honours CipherSuites for TLS 1.3).
+func restrictCiphers(conf *tls.Config) {
+	if opts.chacha20 {
+		conf.CipherSuites = []uint16{tls.TLS_CHACHA20_POLY1305_SHA256}
+	}
+}
+
+// cipherName returns the negotiated cipher suite of conn.
+func cipherName(conn quic.Connection) string {
+	return tls.CipherSuiteName(conn.ConnectionState().TLS.CipherSuite)
+}
 
 // Exit codes.
 const (
@@ -191,16 +294,25 @@ func (a alpnList) orDefault() []string {
 // Datagrams are enabled so the transport parameter is exercised on the wire;
 // keep-alives are off so idle behaviour is driven by the peer under test.
 func quicConfig() *quic.Config {
+	retry := opts.retry
 	return &quic.Config{
-		EnableDatagrams: true,
-		MaxIdleTimeout:  30 * time.Second,
-		KeepAlivePeriod: 0,
+		EnableDatagrams:          true,
+		MaxIdleTimeout:           30 * time.Second,
+		KeepAlivePeriod:          0,
+		Tracer:                   tracer{},
+		RequireAddressValidation: func(net.Addr) bool { return retry },
 	}
 }
 
 // serverTLSConfig returns the listener TLS configuration: the identity from
 // certFile/keyFile, or a fresh self-signed ECDSA P-256 "localhost" one.
 func serverTLSConfig(alpns []string, certFile, keyFile string) (*tls.Config, error) {
+	return serverTLSConfigBig(alpns, certFile, keyFile, 0)
+}
+
+// serverTLSConfigBig is serverTLSConfig with extraNames more DNS names in a
+// self-signed certificate (to make the server's first flight large).
+func serverTLSConfigBig(alpns []string, certFile, keyFile string, extraNames int) (*tls.Config, error) {
 	var cert tls.Certificate
 	var err error
 	if certFile != "" {
@@ -209,21 +321,24 @@ func serverTLSConfig(alpns []string, certFile, keyFile string) (*tls.Config, err
 			return nil, fmt.Errorf("load -cert %s / -key %s: %w", certFile, keyFile, err)
 		}
 	} else {
-		cert, err = selfSignedCert()
+		cert, err = selfSignedCert(extraNames)
 		if err != nil {
 			return nil, fmt.Errorf("generate self-signed certificate: %w", err)
 		}
 	}
-	return &tls.Config{
+	conf := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   alpns,
-	}, nil
+	}
+	restrictCiphers(conf)
+	return conf, nil
 }
 
 // selfSignedCert generates an in-memory ECDSA P-256 certificate for
-// CN=localhost, DNS:localhost, valid from one hour ago for 30 days.
-func selfSignedCert() (tls.Certificate, error) {
+// CN=localhost, DNS:localhost (plus extraNames names nameN.localhost), valid
+// from one hour ago for 30 days.
+func selfSignedCert(extraNames int) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -235,7 +350,7 @@ func selfSignedCert() (tls.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "localhost"},
-		DNSNames:              []string{"localhost"},
+		DNSNames:              dnsNames(extraNames),
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
@@ -247,6 +362,15 @@ func selfSignedCert() (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// dnsNames returns localhost and n more names.
+func dnsNames(n int) []string {
+	names := []string{"localhost"}
+	for i := 0; i < n; i++ {
+		names = append(names, fmt.Sprintf("name%04d.amplification-limit.localhost", i))
+	}
+	return names
 }
 
 // clientTLSConfig returns the dialer TLS configuration. By default the server
@@ -270,6 +394,7 @@ func clientTLSConfig(alpns []string, sni, caFile string, insecure bool) (*tls.Co
 		}
 		conf.RootCAs = pool
 	}
+	restrictCiphers(conf)
 	return conf, nil
 }
 
@@ -295,7 +420,7 @@ func (s *echoServer) run() error {
 		if err != nil {
 			return err
 		}
-		say("accepted remote=%s alpn=%s", conn.RemoteAddr(), negotiatedALPN(conn))
+		say("accepted remote=%s alpn=%s cipher=%s", conn.RemoteAddr(), negotiatedALPN(conn), cipherName(conn))
 		go s.serveConn(conn)
 	}
 }
@@ -323,6 +448,7 @@ func (s *echoServer) serveConn(conn quic.Connection) {
 	say("closed remote=%s alpn=%s streams=%d bytes=%d reason=%s",
 		conn.RemoteAddr(), negotiatedALPN(conn), atomic.LoadInt64(&streams),
 		atomic.LoadInt64(&echoed), oneLine(reason.Error()))
+	say("%s", statsLine())
 	if s.served != nil {
 		s.served()
 	}
@@ -381,7 +507,11 @@ func runServer(args []string) {
 	certFile := fs.String("cert", "", "PEM certificate chain (default: self-signed localhost)")
 	keyFile := fs.String("key", "", "PEM private key for -cert")
 	count := fs.Int("count", 0, "exit 0 after this many connections were fully served (0: run until killed)")
+	fs.BoolVar(&opts.retry, "retry", false, "make every client do a Retry round trip")
+	bigCert := fs.Int("big-cert", 0, "extra DNS names in the self-signed certificate")
+	addMatrixFlags(fs)
 	parseFlags(fs, args)
+	applyMatrixFlags()
 	if (*certFile == "") != (*keyFile == "") {
 		usageError("-cert and -key must be given together")
 	}
@@ -389,7 +519,7 @@ func runServer(args []string) {
 		usageError("-count must be >= 0")
 	}
 
-	tlsConf, err := serverTLSConfig(alpns.orDefault(), *certFile, *keyFile)
+	tlsConf, err := serverTLSConfigBig(alpns.orDefault(), *certFile, *keyFile, *bigCert)
 	if err != nil {
 		fail("tls", err)
 	}
@@ -526,7 +656,11 @@ func runClient(args []string) {
 	conns := fs.Int("conns", 1, "number of connections, all dialed from the one -local socket")
 	streams := fs.Int("streams", 1, "bidirectional streams per connection")
 	local := fs.String("local", "127.0.0.1:0", "local UDP address to dial from")
+	parallel := fs.Int("parallel", 0, "at most this many connections at once (0: all)")
+	report := fs.Bool("report", false, "count failed connections instead of exiting on the first failure")
+	addMatrixFlags(fs)
 	parseFlags(fs, args)
+	applyMatrixFlags()
 	if *addr == "" {
 		usageError("-addr is required")
 	}
@@ -535,11 +669,23 @@ func runClient(args []string) {
 			usageError("-message and -bytes are mutually exclusive")
 		}
 	})
-	if *nbytes < 0 || *conns < 1 || *streams < 1 || *timeout <= 0 {
-		usageError("-bytes must be >= 0, -conns and -streams >= 1, -timeout > 0")
+	if *nbytes < 0 || *conns < 1 || *streams < 1 || *timeout <= 0 || *parallel < 0 {
+		usageError("-bytes must be >= 0, -conns and -streams >= 1, -timeout > 0, -parallel >= 0")
 	}
 
-	startWatchdog(*timeout)
+	var total, succeeded int64
+	result := func() string {
+		return fmt.Sprintf("RESULT conns=%d succeeded=%d bytes=%d", *conns,
+			atomic.LoadInt64(&succeeded), atomic.LoadInt64(&total))
+	}
+	if *report {
+		time.AfterFunc(*timeout+250*time.Millisecond, func() {
+			say("%s", statsLine())
+			finish(exitFailure, "%s", result())
+		})
+	} else {
+		startWatchdog(*timeout)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
@@ -558,21 +704,36 @@ func runClient(args []string) {
 	defer pconn.Close()
 	opts := clientOptions{alpns: alpns.orDefault(), sni: *sni, caFile: *caFile, insecure: *insecure, timeout: *timeout}
 
-	var total int64
+	// connFailed ends the run (default) or, with -report, records one failed connection.
+	connFailed := func(what string, err error) {
+		if !*report {
+			fail(what, err)
+		}
+		say("failed %s", describeError(what, err))
+	}
+	slots := *parallel
+	if slots == 0 {
+		slots = *conns
+	}
+	sem := make(chan struct{}, slots)
 	var wg sync.WaitGroup
 	for c := 0; c < *conns; c++ {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			conn, err := dial(ctx, pconn, raddr, opts)
 			if err != nil {
-				fail(fmt.Sprintf("handshake conn=%d to %s failed", c, raddr), withDeadline(ctx, *timeout, err))
+				connFailed(fmt.Sprintf("conn=%d handshake to %s failed", c, raddr), withDeadline(ctx, *timeout, err))
+				return
 			}
 			cn, sum := peerIdentity(conn)
-			say("connected local=%s remote=%s alpn=%s peer_cn=%s peer_sha256=%s",
-				conn.LocalAddr(), conn.RemoteAddr(), negotiatedALPN(conn), cn, sum)
+			say("connected local=%s remote=%s alpn=%s peer_cn=%s peer_sha256=%s cipher=%s",
+				conn.LocalAddr(), conn.RemoteAddr(), negotiatedALPN(conn), cn, sum, cipherName(conn))
 
 			var swg sync.WaitGroup
+			var ok int64 = 1
 			for s := 0; s < *streams; s++ {
 				swg.Add(1)
 				go func(s int) {
@@ -580,16 +741,27 @@ func runClient(args []string) {
 					data := payload(*message, *nbytes, c**streams+s)
 					got, err := echoOnce(ctx, conn, data)
 					if err != nil {
-						fail(fmt.Sprintf("conn=%d stream=%d", c, s), withDeadline(ctx, *timeout, err))
+						atomic.StoreInt64(&ok, 0)
+						connFailed(fmt.Sprintf("conn=%d stream=%d", c, s), withDeadline(ctx, *timeout, err))
+						return
 					}
 					atomic.AddInt64(&total, int64(len(got)))
 				}(s)
 			}
 			swg.Wait()
 			conn.CloseWithError(0, "")
+			atomic.AddInt64(&succeeded, atomic.LoadInt64(&ok))
 		}(c)
 	}
 	wg.Wait()
+	say("%s", statsLine())
+	if *report {
+		code := exitOK
+		if atomic.LoadInt64(&succeeded) != int64(*conns) {
+			code = exitFailure
+		}
+		finish(code, "%s", result())
+	}
 	finish(exitOK, "OK %d", atomic.LoadInt64(&total))
 }
 
@@ -667,8 +839,10 @@ func runBoth(args []string) {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   quicgo-peer server -addr 127.0.0.1:0 [-alpn echo/1 ...] [-cert PEM -key PEM] [-count N]
+                     [-retry] [-big-cert N] [-keyupdate N] [-chacha20]
   quicgo-peer client -addr HOST:PORT [-alpn echo/1] [-message hello | -bytes N] [-insecure] [-ca PEM]
                      [-sni localhost] [-timeout 10s] [-conns 1] [-streams 1] [-local 127.0.0.1:0]
+                     [-parallel N] [-report] [-keyupdate N] [-chacha20]
   quicgo-peer both   -listen 127.0.0.1:0 -dial HOST:PORT [-alpn ...] [-insecure] [-ca PEM] [-sni localhost]
                      [-cert PEM -key PEM] [-timeout 10s]
 run "quicgo-peer MODE -h" for the flags of a mode`)
