@@ -36,7 +36,8 @@ struct ConnectionStats {
   std::uint64_t bytes_received = 0;
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
-  std::uint64_t datagrams_dropped = 0;  // RFC 9221 datagrams dropped (queue full, too large)
+  std::uint64_t datagrams_dropped = 0;      // RFC 9221 datagrams dropped (queue full, too large)
+  std::uint64_t key_updates_initiated = 0;  // key updates this side started
   // ECN (RFC 9000 13.4). ngtcp2 chooses the marks and validates the path itself; version 0.12
   // exposes neither its validation state nor the peer's ECN counts, so these are counted by the
   // library.
@@ -150,9 +151,11 @@ class Connection {
   [[nodiscard]] std::string alpn() const;
   // Returns the negotiated TLS cipher suite (nothing before the handshake completed).
   [[nodiscard]] std::optional<CipherSuite> cipher_suite() const;
-  // Starts a QUIC key update (RFC 9001 6); the peer follows. Errors: the close error once
-  // closed; errc::key_update_not_ready before the handshake is confirmed, while the previous
-  // update is not yet confirmed by the peer, or within 3 PTO of that.
+  // Starts a QUIC key update (RFC 9001 6); the peer follows. When RFC 9001 does not allow one
+  // yet (handshake not confirmed, the previous update not yet confirmed by the peer, or less than
+  // 3 PTO ago) it happens with the first packet sent once it does; stats().key_updates_initiated
+  // counts those done. Errors: the close error once closed; errc::key_update_not_ready while an
+  // earlier request still waits.
   Result<void> initiate_key_update();
   // Returns the peer's certificate chain, leaf first (DER).
   [[nodiscard]] CertificateChain peer_certificates() const;

@@ -42,7 +42,7 @@ enum class errc {           // NOLINT(readability-identifier-naming): named like
   no_application_protocol,  // no ALPN in common with the peer
   certificate_rejected,     // the peer certificate failed verification
   internal_error,           // a bug or an unexpected library failure
-  key_update_not_ready,     // handshake not confirmed, or the last key update is too recent
+  key_update_not_ready,     // a requested key update still waits for RFC 9001 to allow it
 };
 
 // Returns the category of errc values ("quicreuse").

