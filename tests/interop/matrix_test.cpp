@@ -399,15 +399,21 @@ class Matrix : public ::testing::Test {
   // Our client dials gtlsserver (ALPN h3) c.conns times; a completed handshake counts.
   Outcome us_to_gtlsserver(const MatrixCase& c, const std::vector<std::string>& extra) {
     const auto [key, cert] = make_cert_files();
+    // gtlsserver takes a port number: a free one is picked and released, so another program may
+    // take it first (gtlsserver then exits). It is started again on a new port, up to 3 times.
     std::uint16_t port = 0;
-    {
-      udp::socket probe(io, loopback(c.ipv6));
-      port = probe.local_endpoint().port();
-    }
-    std::vector<std::string> argv = {kGtlsServer, "--no-quic-dump", "--no-http-dump"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.insert(argv.end(), {c.ipv6 ? "::1" : "127.0.0.1", std::to_string(port), key, cert});
-    Subprocess server(argv, c.limit + 30s);
+    std::unique_ptr<Subprocess> server_proc;
+    auto start_server = [&] {
+      {
+        udp::socket probe(io, loopback(c.ipv6));
+        port = probe.local_endpoint().port();
+      }
+      std::vector<std::string> argv = {kGtlsServer, "--no-quic-dump", "--no-http-dump"};
+      argv.insert(argv.end(), extra.begin(), extra.end());
+      argv.insert(argv.end(), {c.ipv6 ? "::1" : "127.0.0.1", std::to_string(port), key, cert});
+      server_proc = std::make_unique<Subprocess>(argv, c.limit + 30s);
+    };
+    start_server();
     auto client = Endpoint::bind(io.get_executor(), loopback(c.ipv6));
     Outcome out;
     auto errors = std::make_shared<std::string>();
@@ -416,18 +422,20 @@ class Matrix : public ::testing::Test {
     EXPECT_TRUE(run_bounded(
         io,
         [&]() -> asio::awaitable<void> {
-          // gtlsserver prints nothing when it is ready: dial it directly until it answers.
+          // gtlsserver prints nothing when it is ready: dial it until it answers (a dial to a
+          // port nobody serves yet keeps probing, so it completes once gtlsserver is up).
           bool up = false;
-          for (int attempt = 0; attempt < 50 && !up; ++attempt) {
+          for (int attempt = 0; attempt < 6 && !up; ++attempt) {
+            if (server_proc->poll() && attempt < 3) {
+              start_server();  // it exited: most likely its port was taken
+            }
             auto probe = co_await client->dial(loopback(c.ipv6, port), h3);
             up = static_cast<bool>(probe);
             if (probe) {
               probe->close();
-            } else {
-              asio::steady_timer t(io, 100ms);
-              co_await t.async_wait(as_tuple(use_awaitable));
             }
           }
+          Subprocess& server = *server_proc;
           EXPECT_TRUE(up) << server.output();
           const auto target = front_of(c, loopback(c.ipv6, port));
           Endpoint* ep = &*client;
@@ -437,7 +445,7 @@ class Matrix : public ::testing::Test {
           out.succeeded = co_await run_pool(c.conns, c.parallel, std::move(task), c.limit);
         },
         c.limit + 40s));
-    server.terminate();
+    server_proc->terminate();
     out.peer_output = *errors;
     out.exact_bytes = total_bytes(c);
     collect(out);
