@@ -728,6 +728,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
                         bytes_sent_ + pos <= 3 * bytes_received_)) {
         sink.send(batch_remote, {tx, pos}, segment, batch_path);
         bytes_sent_ += pos;
+        ecn_ect0_sent_ += batch_path.ecn == NGTCP2_ECN_ECT_0 ? batch_count : 0;  // the copies
       }
     }
     pos = 0;

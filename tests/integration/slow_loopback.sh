@@ -2,7 +2,8 @@
 # Runs a command in a new network namespace whose loopback is rate-limited by a tbf qdisc, so
 # that a UDP socket's send buffer really fills up: on the usual loopback the kernel frees each
 # datagram's buffer as soon as it is sent, and a send never meets EAGAIN. The command sees
-# QUICREUSE_SLOW_LOOPBACK=1. As root it uses `unshare -n`; otherwise an unprivileged user
+# QUICREUSE_SLOW_LOOPBACK=1. The rate (20 Mbit/s) is far below what even a sanitizer build
+# sends. As root it uses `unshare -n`; otherwise an unprivileged user
 # namespace (`unshare -rn`). Without either it fails: the test it wraps must not go unrun.
 for tool in unshare ip tc; do
   command -v "$tool" >/dev/null || { echo "slow_loopback: $tool not found (util-linux, iproute2)" >&2; exit 1; }
@@ -17,5 +18,5 @@ else
 fi
 exec unshare $ns sh -c '
   ip link set lo up &&
-  tc qdisc add dev lo root tbf rate 200mbit burst 64kb latency 200ms &&
+  tc qdisc add dev lo root tbf rate 20mbit burst 16kb latency 400ms &&
   QUICREUSE_SLOW_LOOPBACK=1 exec "$@"' sh "$@"
