@@ -8,6 +8,8 @@
 // the start, the peak and the growth per peer, and a final JSON line.
 //
 //   build/bench/stream_hog build/quicreuse [--peers 1] [--streams 256] [--seconds 10]
+#include "tool_process.hpp"
+
 #include <quicreuse/endpoint.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -32,65 +34,14 @@
 
 namespace {
 
+using quicreuse::bench::mib;
+using quicreuse::bench::rss_of;
+using quicreuse::bench::start_tool;
+
 using asio::use_awaitable;
 using asio::experimental::as_tuple;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-std::uint64_t rss_of(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::stoull(line.substr(6)) * 1024;
-    }
-  }
-  return 0;
-}
-
-double mib(std::uint64_t bytes) {
-  return static_cast<double>(bytes) / (1024.0 * 1024.0);
-}
-
-// Starts `tool listen /ip4/127.0.0.1/udp/0/quic-v1`, reading its port from the first line; the
-// rest of its output is drained by a thread.
-bool start_tool(const std::string& tool, pid_t& pid, std::uint16_t& port) {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    return false;
-  }
-  pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    execl(tool.c_str(), tool.c_str(), "listen", "/ip4/127.0.0.1/udp/0/quic-v1",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string text;
-  char buf[256];
-  while (text.find('\n') == std::string::npos) {
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n <= 0) {
-      return false;
-    }
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  std::thread([fd = fds[0]] {
-    char sink[4096];
-    while (read(fd, sink, sizeof sink) > 0) {
-    }
-    close(fd);
-  }).detach();
-  const auto at = text.find("/udp/");
-  if (at == std::string::npos) {
-    return false;
-  }
-  port = static_cast<std::uint16_t>(std::stoul(text.substr(at + 5)));
-  return true;
-}
 
 asio::awaitable<void> write_forever(quicreuse::Stream stream,
                                     const std::vector<std::uint8_t>* chunk,
