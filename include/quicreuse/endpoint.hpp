@@ -45,8 +45,8 @@ struct EndpointConfig {
   TransportConfig transport;
   // Length of our connection IDs (4..20): one length for every connection of the socket.
   std::size_t connection_id_length = 16;
-  // qlog directory; files are <original DCID hex>_<client|server>.sqlog. Default: $QLOGDIR when
-  // set, else no qlog.
+  // qlog directory; files are <original DCID hex>_<client|server>.sqlog (then -2, -3... up to 16
+  // connections with the same original DCID). Default: $QLOGDIR when set, else no qlog.
   std::optional<std::filesystem::path> qlog_dir;
   std::size_t max_connections = 10'000;
   // Memory bound across all connections of the endpoint: stream data held in send buffers plus

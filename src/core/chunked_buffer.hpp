@@ -1,7 +1,7 @@
 // ChunkedBuffer: a byte FIFO in heap blocks that never move, addressed by absolute stream offset.
 //
 // Stream send data must stay valid and unmoved until the peer acknowledges it, because ngtcp2 keeps
-// pointers to it for retransmission (platform-notes pitfall 4). Appending never relocates bytes
+// pointers to it for retransmission. Appending never relocates bytes
 // already stored, and bytes are released only by consume_to().
 #pragma once
 

@@ -30,6 +30,19 @@ PathInfo reply_path(const PathInfo& path) {
 constexpr std::uint64_t kConnectionRefused = 0x2;
 constexpr std::uint64_t kInvalidToken = 0xb;
 
+// True when version differs from QUIC v1 in exactly one of its four bytes. Every registered and
+// greased version differs from v1 in at least two bytes, so such a version is a damaged v1
+// packet; a Version Negotiation in reply, unauthenticated and itself exposed to the same damage,
+// can only make the client abandon a v1 connection.
+bool one_byte_from_v1(std::uint32_t version) noexcept {
+  const std::uint32_t diff = version ^ NGTCP2_PROTO_VER_V1;
+  int bytes = 0;
+  for (int shift = 0; shift < 32; shift += 8) {
+    bytes += ((diff >> shift) & 0xffU) != 0 ? 1 : 0;
+  }
+  return bytes == 1;
+}
+
 SipKey random_sip_key(Rng& rng) {
   SipKey key{};
   rng.fill({reinterpret_cast<std::uint8_t*>(key.data()), sizeof key});
@@ -68,6 +81,10 @@ std::string_view to_string(DropReason reason) noexcept {
       return "invalid_address";
     case DropReason::too_many_half_open:
       return "too_many_half_open";
+    case DropReason::undecryptable_initial:
+      return "undecryptable_initial";
+    case DropReason::damaged_version:
+      return "damaged_version";
     case DropReason::count_:
       break;
   }
@@ -197,6 +214,9 @@ DatagramOutcome Endpoint::handle_datagram(Timestamp now, const SocketAddress& re
       if (info.version != NGTCP2_PROTO_VER_V1) {
         if (info.version == 0 || datagram.size() < kMinInitialSize) {
           return drop(DropReason::unsupported_version);
+        }
+        if (one_byte_from_v1(info.version)) {
+          return drop(DropReason::damaged_version);
         }
         if (!reset_limiter_.try_take(now)) {
           return drop(DropReason::reset_rate_limited);
@@ -369,11 +389,20 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
         [policy = window_policy_, c = &ref](std::uint64_t delta) { return policy(*c, delta); });
   }
   connections_.emplace(handle, std::move(conn));
-  ++stats_.connections_incoming;
   half_open_.emplace(handle, validated);
   unvalidated_half_open_ += validated ? 0U : 1U;
-  stats_.half_open_peak = std::max<std::uint64_t>(stats_.half_open_peak, half_open_.size());
   ref.receive(now, remote, datagram, path);
+  if (ref.terminated()) {
+    // Nothing in the datagram decrypted (ngtcp2 dropped the connection): a corrupted or forged
+    // Initial. Forget it now rather than at the next flush, or an intact copy later in the same
+    // batch of datagrams (a client's back-to-back probes) would reach this dead connection
+    // through the DCID it registered, and be swallowed.
+    forget_half_open(handle);
+    connections_.erase(handle);
+    return drop(DropReason::undecryptable_initial);
+  }
+  ++stats_.connections_incoming;
+  stats_.half_open_peak = std::max<std::uint64_t>(stats_.half_open_peak, half_open_.size());
   mark_dirty(handle);
   return DatagramOutcome::accepted;
 }

@@ -48,9 +48,11 @@ enum class DropReason {
   reset_rate_limited,  // stateless reset not sent: rate limit
   reset_too_small,     // stateless reset not sent: the packet was too small
   connection_init_failed,
-  invalid_address,     // the sender's address family is not the socket's (IPv4 or IPv6)
-  too_many_half_open,  // a validated Initial while twice max_half_open handshakes are under way
-  count_,              // number of reasons
+  invalid_address,        // the sender's address family is not the socket's (IPv4 or IPv6)
+  too_many_half_open,     // a validated Initial while twice max_half_open handshakes are under way
+  undecryptable_initial,  // a new-connection Initial of which nothing decrypted (corrupt, forged)
+  damaged_version,        // a version one byte away from v1: a damaged v1 packet, not answered
+  count_,                 // number of reasons
 };
 std::string_view to_string(DropReason reason) noexcept;
 

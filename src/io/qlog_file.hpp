@@ -1,4 +1,5 @@
-// qlog files: one <original DCID hex>_<client|server>.sqlog per connection (JSON-SEQ).
+// qlog files: one <original DCID hex>_<client|server>.sqlog per connection (JSON-SEQ); further
+// connections with the same original DCID get "-2", "-3"... before ".sqlog", up to 16 in all.
 #pragma once
 
 #include "core/connection.hpp"

@@ -12,14 +12,6 @@ namespace {
 using namespace std::chrono_literals;
 using core::DatagramOutcome;
 
-struct CaptureSink final : core::PacketSink {
-  std::vector<std::vector<std::uint8_t>> sent;
-  void send(const SocketAddress&, std::span<const std::uint8_t> data, std::size_t,
-            const core::PathInfo&) override {
-    sent.emplace_back(data.begin(), data.end());
-  }
-};
-
 std::vector<std::uint8_t> short_packet(std::uint8_t first, std::size_t size, std::uint8_t fill) {
   std::vector<std::uint8_t> p(size, fill);
   p[0] = first;

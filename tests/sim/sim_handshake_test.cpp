@@ -177,15 +177,6 @@ TEST(SimHandshake, NoRetryWhenVerifySourceAddressSaysNo) {
   EXPECT_EQ(p.server.endpoint().stats().retries_sent, 0u);
 }
 
-// A capture sink for hand-made packets.
-struct CaptureSink final : core::PacketSink {
-  std::vector<std::vector<std::uint8_t>> sent;
-  void send(const SocketAddress&, std::span<const std::uint8_t> data, std::size_t,
-            const core::PathInfo&) override {
-    sent.emplace_back(data.begin(), data.end());
-  }
-};
-
 TEST(SimHandshake, UnknownVersionGetsVersionNegotiationListingV1) {
   core::SeededRng rng(3);
   core::Endpoint ep(sim_config(1), rng, sim_address(1, 443));

@@ -56,6 +56,9 @@ void SimNetwork::remove_node(const SocketAddress& address) {
 
 void SimNetwork::transmit(const SocketAddress& from, const SocketAddress& to,
                           std::span<const std::uint8_t> data) {
+  if (intercept && intercept(from, to, data)) {
+    return;
+  }
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   if (link_.loss > 0 && coin(rng_) < link_.loss) {
     ++lost_;
@@ -65,7 +68,12 @@ void SimNetwork::transmit(const SocketAddress& from, const SocketAddress& to,
   if (link_.reorder > 0 && coin(rng_) < link_.reorder) {
     delay += link_.reorder_delay;
   }
-  in_flight_.push({now_ + delay, seq_++, from, to, {data.begin(), data.end()}});
+  std::vector<std::uint8_t> bytes(data.begin(), data.end());
+  if (link_.corrupt > 0 && !bytes.empty() && coin(rng_) < link_.corrupt) {
+    ++corrupted_;
+    bytes[rng_() % bytes.size()] ^= static_cast<std::uint8_t>(1 + rng_() % 255);
+  }
+  in_flight_.push({now_ + delay, seq_++, from, to, std::move(bytes)});
 }
 
 void SimNetwork::inject(const SocketAddress& from, const SocketAddress& to,

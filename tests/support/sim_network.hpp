@@ -1,9 +1,9 @@
 // SimNetwork: a deterministic in-memory network on a virtual clock, for core::Endpoint tests.
 //
 // Modelled on ngtcp2's examples/sim and quinn's test Pair: datagrams travel through links with a
-// delay, seeded loss and seeded reordering (extra delay on some datagrams); time jumps straight
-// to the next delivery or endpoint timer, so a test of a 30 s idle timeout takes microseconds.
-// Every run is bounded (steps and virtual time).
+// delay, seeded loss, corruption and reordering (extra delay on some datagrams); time jumps
+// straight to the next delivery or endpoint timer, so a test of a 30 s idle timeout takes
+// microseconds. Every run is bounded (steps and virtual time).
 #pragma once
 
 #include "core/endpoint.hpp"
@@ -31,6 +31,7 @@ struct LinkConfig {
   double loss = 0.0;     // probability that a datagram is lost
   double reorder = 0.0;  // probability that a datagram is delayed by reorder_delay more
   Duration reorder_delay = std::chrono::milliseconds(7);
+  double corrupt = 0.0;  // probability that one byte of a datagram is XORed with a nonzero mask
 };
 
 class SimNetwork;
@@ -84,6 +85,12 @@ class SimNetwork {
   // Delivers now, bypassing the link model (for hand-made packets).
   void inject(const SocketAddress& from, const SocketAddress& to, std::vector<std::uint8_t> data);
 
+  // Called for every datagram a node sends, before the link model. Returning true takes the
+  // datagram away from the link: the test may inject() copies of it, altered or not.
+  std::function<bool(const SocketAddress& from, const SocketAddress& to,
+                     std::span<const std::uint8_t> data)>
+      intercept;
+
   // Advances to the next event and processes it; false when nothing is scheduled.
   bool step();
   // Steps until pred() is true; false if it never became true within max_time of virtual time or
@@ -95,6 +102,7 @@ class SimNetwork {
 
   std::uint64_t delivered() const { return delivered_; }
   std::uint64_t lost() const { return lost_; }
+  std::uint64_t corrupted() const { return corrupted_; }
 
  private:
   struct Pending {
@@ -113,8 +121,18 @@ class SimNetwork {
   std::uint64_t seq_ = 0;
   std::uint64_t delivered_ = 0;
   std::uint64_t lost_ = 0;
+  std::uint64_t corrupted_ = 0;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> in_flight_;
   std::map<std::string, std::unique_ptr<SimNode>> nodes_;
+};
+
+// A sink that keeps what an endpoint sends, for hand-made packets fed to handle_datagram.
+struct CaptureSink final : core::PacketSink {
+  std::vector<std::vector<std::uint8_t>> sent;
+  void send(const SocketAddress& /*remote*/, std::span<const std::uint8_t> data,
+            std::size_t /*segment_size*/, const core::PathInfo& /*path*/) override {
+    sent.emplace_back(data.begin(), data.end());
+  }
 };
 
 // Helpers to build addresses and configs for tests.

@@ -22,7 +22,9 @@
 //	connected local=<ip:port> remote=<ip:port> alpn=<proto> peer_cn=<cn> peer_sha256=<hex>
 //	                                                          client: per dialed connection
 //	OK <total bytes echoed>                                   client: every stream was echoed byte-exact
-//	failed conn=<n> <error>                                   client with -report: one connection failed
+//	failed conn=<n> <error>                                   client with -report: one connection failed; a failed
+//	                                                          handshake says (initials_sent=<n> packets_received=<n>
+//	                                                          packets_dropped=<n>)
 //	RESULT conns=<n> succeeded=<n> bytes=<n>                  client with -report: last line (also on timeout)
 //	STATS retries_sent=<n> retries_received=<n> keyupdates_local=<n> keyupdates_remote=<n>
 //	                                                          client: before OK/RESULT; server: after each closed
@@ -100,8 +102,20 @@ var (
 // tracer counts Retries and key updates.
 type tracer struct{ logging.NullTracer }
 
-func (tracer) TracerForConnection(context.Context, logging.Perspective, logging.ConnectionID) logging.ConnectionTracer {
-	return connTracer{}
+func (tracer) TracerForConnection(ctx context.Context, _ logging.Perspective, _ logging.ConnectionID) logging.ConnectionTracer {
+	counts, _ := ctx.Value(packetCountsKey{}).(*packetCounts)
+	return connTracer{counts: counts}
+}
+
+// packetCounts are one dialed connection's packets, for the line of a failed dial.
+type packetCounts struct{ initialsSent, received, dropped int64 }
+
+// packetCountsKey carries a dial's *packetCounts in its context to the tracer.
+type packetCountsKey struct{}
+
+func (p *packetCounts) String() string {
+	return fmt.Sprintf("initials_sent=%d packets_received=%d packets_dropped=%d",
+		atomic.LoadInt64(&p.initialsSent), atomic.LoadInt64(&p.received), atomic.LoadInt64(&p.dropped))
 }
 
 func (tracer) SentPacket(_ net.Addr, hdr *logging.Header, _ logging.ByteCount, _ []logging.Frame) {
@@ -110,7 +124,28 @@ func (tracer) SentPacket(_ net.Addr, hdr *logging.Header, _ logging.ByteCount, _
 	}
 }
 
-type connTracer struct{ logging.NullConnectionTracer }
+type connTracer struct {
+	logging.NullConnectionTracer
+	counts *packetCounts // nil for accepted connections
+}
+
+func (t connTracer) SentPacket(hdr *logging.ExtendedHeader, _ logging.ByteCount, _ *logging.AckFrame, _ []logging.Frame) {
+	if t.counts != nil && logging.PacketTypeFromHeader(&hdr.Header) == logging.PacketTypeInitial {
+		atomic.AddInt64(&t.counts.initialsSent, 1)
+	}
+}
+
+func (t connTracer) ReceivedPacket(*logging.ExtendedHeader, logging.ByteCount, []logging.Frame) {
+	if t.counts != nil {
+		atomic.AddInt64(&t.counts.received, 1)
+	}
+}
+
+func (t connTracer) DroppedPacket(logging.PacketType, logging.ByteCount, logging.PacketDropReason) {
+	if t.counts != nil {
+		atomic.AddInt64(&t.counts.dropped, 1)
+	}
+}
 
 func (connTracer) ReceivedRetry(*logging.Header) { atomic.AddInt64(&retriesReceived, 1) }
 
@@ -723,9 +758,10 @@ func runClient(args []string) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			conn, err := dial(ctx, pconn, raddr, opts)
+			counts := &packetCounts{}
+			conn, err := dial(context.WithValue(ctx, packetCountsKey{}, counts), pconn, raddr, opts)
 			if err != nil {
-				connFailed(fmt.Sprintf("conn=%d handshake to %s failed", c, raddr), withDeadline(ctx, *timeout, err))
+				connFailed(fmt.Sprintf("conn=%d handshake to %s failed (%s)", c, raddr, counts), withDeadline(ctx, *timeout, err))
 				return
 			}
 			cn, sum := peerIdentity(conn)
