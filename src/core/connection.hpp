@@ -302,6 +302,9 @@ class Connection {
   // True when the endpoint may forget the connection.
   [[nodiscard]] bool terminated() const noexcept { return state_ == State::closed; }
   [[nodiscard]] bool handshake_completed() const noexcept { return handshake_completed_; }
+  // True once the handshake is confirmed (RFC 9001 4.1.2): at completion on a server, when
+  // HANDSHAKE_DONE arrives on a client.
+  [[nodiscard]] bool is_confirmed() const noexcept { return confirmed_; }
   [[nodiscard]] const std::string& alpn() const noexcept { return alpn_; }
   // Returns the negotiated TLS cipher suite once the handshake completed.
   [[nodiscard]] std::optional<CipherSuite> cipher_suite() const noexcept { return cipher_suite_; }

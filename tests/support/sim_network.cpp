@@ -56,6 +56,9 @@ void SimNetwork::remove_node(const SocketAddress& address) {
 
 void SimNetwork::transmit(const SocketAddress& from, const SocketAddress& to,
                           std::span<const std::uint8_t> data) {
+  if (on_transmit) {
+    on_transmit(from, to, data);
+  }
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   if (link_.loss > 0 && coin(rng_) < link_.loss) {
     ++lost_;

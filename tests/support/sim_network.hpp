@@ -73,6 +73,12 @@ class SimNetwork {
   Timestamp now() const { return now_; }
   LinkConfig& link() { return link_; }
 
+  // Called for every datagram a node sends (before loss), with the sender's and receiver's
+  // addresses; one call per datagram of a GSO batch.
+  std::function<void(const SocketAddress& from, const SocketAddress& to,
+                     std::span<const std::uint8_t> data)>
+      on_transmit;
+
   // Adds a node at address (replacing a removed one is allowed: a "restart").
   SimNode& add_node(const SocketAddress& address, core::EndpointConfig config);
   // Removes the node at address; in-flight datagrams to it are lost.
