@@ -464,6 +464,17 @@ class Connection {
   bool release_due_ = false;
   PostHandshakeReader post_handshake_{params_.role == Role::client};
 
+  // Short packet padding (connection_padding.cpp, short_packet_padding.hpp). True when the
+  // packets of the next ngtcp2 write may be padded: the handshake is confirmed and, on a server,
+  // ngtcp2's current path leads to the peer address last validated.
+  [[nodiscard]] bool may_pad_short_packets() const noexcept;
+  // Records ngtcp2's current peer address as validated (a server, when its handshake completes).
+  void note_validated_path() noexcept;
+  // ngtcp2's path_validation: a successful validation makes its peer address the validated one.
+  static int path_validation(ngtcp2_conn* conn, std::uint32_t flags, const ngtcp2_path* path,
+                             ngtcp2_path_validation_result res, void* ud) noexcept;
+  SocketAddress validated_remote_;
+
   std::unique_ptr<QlogWriter> qlog_;
   ngtcp2_crypto_conn_ref conn_ref_{};
   TlsSessionPtr tls_;            // destroyed after conn_ (declared before it)
