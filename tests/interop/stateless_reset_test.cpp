@@ -39,6 +39,23 @@ asio::awaitable<bool> wait_closed(Connection& conn, std::chrono::milliseconds li
   co_return !conn.is_open();
 }
 
+// Waits (bounded) until conn is idle: at least two more packets sent (keep-alives, ACKs) since
+// the call and nothing in flight; true if it got there within limit.
+asio::awaitable<bool> wait_idle(Connection& conn, std::chrono::milliseconds limit) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const std::uint64_t sent = conn.stats().packets_sent;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const ConnectionStats stats = conn.stats();
+    if (stats.packets_sent >= sent + 2 && stats.bytes_in_flight == 0) {
+      co_return true;
+    }
+    t.expires_after(10ms);
+    co_await t.async_wait(as_tuple(use_awaitable));
+  }
+  co_return false;
+}
+
 TEST(InteropStatelessReset, QuicGoServerRestartedWithTheSameKeyResetsOurIdleClient) {
   ASSERT_TRUE(is_executable(kGoPeer))
       << kGoPeer << " is missing: the CMake build makes it (a missing peer is a failure)";
@@ -58,6 +75,7 @@ TEST(InteropStatelessReset, QuicGoServerRestartedWithTheSameKeyResetsOurIdleClie
   std::vector<std::uint8_t> echoed;
   const auto data = pattern(2000, 11);
   std::optional<int> first_exit;
+  bool idle = false;
   bool closed = false;
   std::chrono::steady_clock::duration restart_to_close{};
   CloseInfo info;
@@ -75,6 +93,8 @@ TEST(InteropStatelessReset, QuicGoServerRestartedWithTheSameKeyResetsOurIdleClie
           co_return;
         }
         echoed = co_await echo_round_trip(*conn, data);
+        // Idle before the crash, so that what reaches the restarted server is a keep-alive PING.
+        idle = co_await wait_idle(*conn, 10s);
 
         // The crash: no CONNECTION_CLOSE reaches us. The restart: same port, same key.
         first->kill();
@@ -99,6 +119,7 @@ TEST(InteropStatelessReset, QuicGoServerRestartedWithTheSameKeyResetsOurIdleClie
       },
       50s));
   EXPECT_TRUE(echoed == data);
+  EXPECT_TRUE(idle) << "the connection never went idle (keep-alives only)";
   EXPECT_EQ(first_exit, 128 + 9) << first_output;  // SIGKILL
   ASSERT_TRUE(closed) << "no stateless reset within 12 s of the restart; the restarted server "
                          "printed:\n"
