@@ -21,7 +21,7 @@ SocketAddress current_remote(ngtcp2_conn* conn) noexcept {
   if (path == nullptr || path->remote.addr == nullptr) {
     return {};
   }
-  return SocketAddress(path->remote.addr, path->remote.addrlen);
+  return {path->remote.addr, path->remote.addrlen};
 }
 
 }  // namespace

@@ -17,6 +17,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace quicreuse::test {
 namespace {
@@ -26,7 +28,8 @@ using asio::experimental::as_tuple;
 using namespace std::chrono_literals;
 
 // The quic-go server's stateless reset key, the same for both of its runs.
-const std::string kResetKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+constexpr std::string_view kResetKey =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 // Waits (bounded) until conn is closed; true if it closed within limit.
 asio::awaitable<bool> wait_closed(Connection& conn, std::chrono::milliseconds limit) {
@@ -68,7 +71,8 @@ TEST(InteropStatelessReset, QuicGoServerRestartedWithTheSameKeyResetsOurIdleClie
   ASSERT_TRUE(client);
 
   auto first = std::make_unique<Subprocess>(
-      std::vector<std::string>{kGoPeer, "server", "-addr", "127.0.0.1:0", "-reset-key", kResetKey},
+      std::vector<std::string>{kGoPeer, "server", "-addr", "127.0.0.1:0", "-reset-key",
+                               std::string(kResetKey)},
       60s);
   ASSERT_TRUE(first->started());
   std::unique_ptr<Subprocess> second;
@@ -104,7 +108,7 @@ TEST(InteropStatelessReset, QuicGoServerRestartedWithTheSameKeyResetsOurIdleClie
         second = std::make_unique<Subprocess>(
             std::vector<std::string>{kGoPeer, "server", "-addr",
                                      "127.0.0.1:" + std::to_string(addr->port()), "-reset-key",
-                                     kResetKey},
+                                     std::string(kResetKey)},
             60s);
         auto again = co_await wait_listening(*second);
         if (!again) {

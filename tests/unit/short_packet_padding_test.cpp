@@ -24,7 +24,7 @@ struct Packet {
   std::size_t pad() {
     return pad_short_packet(buf.data(), header, buf.data() + header, plaintext, kTag) - plaintext;
   }
-  const std::uint8_t* end() const { return buf.data() + buf.size(); }
+  [[nodiscard]] const std::uint8_t* end() const { return buf.data() + buf.size(); }
 };
 
 TEST(ShortPacketPadding, AShortHeaderPacketIsPaddedToTheMinimumWithZeros) {
