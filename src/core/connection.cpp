@@ -2,6 +2,7 @@
 
 #include "core/cipher_suites.hpp"
 #include "core/ngtcp2_memory.hpp"
+#include "core/short_packet_padding.hpp"
 #include "core/transport_limits.hpp"
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
@@ -169,7 +170,8 @@ struct Connection::Callbacks {
         c.host_.unregister_cid(c.params_.handle, c.params_.client_initial_dcid);
         std::erase(c.cids_, c.params_.client_initial_dcid);
         c.new_token_due_ = true;
-        c.release_due_ = true;  // a server's handshake is confirmed when it completes
+        c.release_due_ = true;    // a server's handshake is confirmed when it completes
+        c.note_validated_path();  // completing the handshake validated the client's address
       }
       c.emit(ConnectionEvent::Type::handshake_completed);
       return 0;
@@ -423,6 +425,7 @@ Result<void> Connection::init() {
   cb.recv_datagram = Callbacks::recv_datagram;
   cb.dcid_status = Callbacks::dcid_status;
   cb.recv_stateless_reset = Callbacks::recv_stateless_reset;
+  cb.path_validation = path_validation;
 
   ngtcp2_settings settings;
   ngtcp2_settings_default(&settings);
@@ -789,6 +792,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       // An empty datagram is a DATAGRAM frame without data: no vector at all, since ngtcp2
       // asserts that every vector it copies is non-empty.
       const std::size_t vcnt = front.empty() ? 0 : 1;
+      PaddingScope padding(tx + pos + max_udp, may_pad_short_packets());
       const ngtcp2_ssize n = ngtcp2_conn_writev_datagram(conn_, &ps.path, &pi, tx + pos, max_udp,
                                                          &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
                                                          next_datagram_id_, &v, vcnt, ts);
@@ -821,7 +825,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
         datagram_attempts_ = 0;
         continue;
       }
-      if (n == 0 || !emit_packet(static_cast<std::size_t>(n))) {
+      if (n == 0 || !emit_packet(static_cast<std::size_t>(n) + padding.added())) {
         break;  // congestion window, pacing or the batch limit: later
       }
       continue;
@@ -862,6 +866,9 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       }
     }
     ngtcp2_ssize ndatalen = -1;
+    // Padding may lengthen a short packet sealed by this call (short_packet_padding.hpp); the
+    // buffer ngtcp2 gets ends where the padding must, too.
+    PaddingScope padding(tx + pos + max_udp, may_pad_short_packets());
     const ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, tx + pos, max_udp,
                                                      &ndatalen, flags, sid, vec.data(), vcnt, ts);
     if (n < 0) {
@@ -901,7 +908,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
     if (n == 0) {
       break;
     }
-    if (!emit_packet(static_cast<std::size_t>(n))) {
+    if (!emit_packet(static_cast<std::size_t>(n) + padding.added())) {
       break;
     }
   }
@@ -939,6 +946,7 @@ void Connection::write_close(Timestamp now, PacketSink& sink) {
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
+  PaddingScope padding(buf.data() + buf.size(), may_pad_short_packets());
   const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
       conn_, &ps.path, &pi, buf.data(), buf.size(), &pending_close_, to_ngtcp2(now));
   if (n <= 0) {
@@ -946,7 +954,7 @@ void Connection::write_close(Timestamp now, PacketSink& sink) {
     state_ = State::closed;
     return;
   }
-  close_packet_.assign(buf.data(), buf.data() + n);
+  close_packet_.assign(buf.data(), buf.data() + n + padding.added());
   sink.send(remote_, close_packet_, close_packet_.size(),
             PathInfo{local_, static_cast<std::uint8_t>(pi.ecn & NGTCP2_ECN_MASK)});
   bytes_sent_ += close_packet_.size();

@@ -302,6 +302,9 @@ class Connection {
   // True when the endpoint may forget the connection.
   [[nodiscard]] bool terminated() const noexcept { return state_ == State::closed; }
   [[nodiscard]] bool handshake_completed() const noexcept { return handshake_completed_; }
+  // True once the handshake is confirmed (RFC 9001 4.1.2): at completion on a server, when
+  // HANDSHAKE_DONE arrives on a client.
+  [[nodiscard]] bool is_confirmed() const noexcept { return confirmed_; }
   [[nodiscard]] const std::string& alpn() const noexcept { return alpn_; }
   // Returns the negotiated TLS cipher suite once the handshake completed.
   [[nodiscard]] std::optional<CipherSuite> cipher_suite() const noexcept { return cipher_suite_; }
@@ -460,6 +463,17 @@ class Connection {
   void release_handshake_state() noexcept;
   bool release_due_ = false;
   PostHandshakeReader post_handshake_{params_.role == Role::client};
+
+  // Short packet padding (connection_padding.cpp, short_packet_padding.hpp). True when the
+  // packets of the next ngtcp2 write may be padded: the handshake is confirmed and, on a server,
+  // ngtcp2's current path leads to the peer address last validated.
+  [[nodiscard]] bool may_pad_short_packets() const noexcept;
+  // Records ngtcp2's current peer address as validated (a server, when its handshake completes).
+  void note_validated_path() noexcept;
+  // ngtcp2's path_validation: a successful validation makes its peer address the validated one.
+  static int path_validation(ngtcp2_conn* conn, std::uint32_t flags, const ngtcp2_path* path,
+                             ngtcp2_path_validation_result res, void* ud) noexcept;
+  SocketAddress validated_remote_;
 
   std::unique_ptr<QlogWriter> qlog_;
   ngtcp2_crypto_conn_ref conn_ref_{};

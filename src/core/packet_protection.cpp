@@ -1,5 +1,7 @@
 #include "core/packet_protection.hpp"
 
+#include "core/short_packet_padding.hpp"
+
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>
@@ -8,6 +10,22 @@
 #include <cstring>
 
 namespace quicreuse::core {
+namespace {
+
+// Encrypts with Seal after letting pad_short_packet() lengthen a short packet's plaintext (see
+// short_packet_padding.hpp); ngtcp2 encrypts in place, so dest is plaintext.
+template <ngtcp2_encrypt Seal>
+int padding_encrypt(std::uint8_t* dest, const ngtcp2_crypto_aead* aead,
+                    const ngtcp2_crypto_aead_ctx* aead_ctx, const std::uint8_t* plaintext,
+                    std::size_t plaintextlen, const std::uint8_t* nonce, std::size_t noncelen,
+                    const std::uint8_t* aad, std::size_t aadlen) {
+  if (dest == plaintext && aead != nullptr) {
+    plaintextlen = pad_short_packet(aad, aadlen, dest, plaintextlen, aead->max_overhead);
+  }
+  return Seal(dest, aead, aead_ctx, plaintext, plaintextlen, nonce, noncelen, aad, aadlen);
+}
+
+}  // namespace
 
 #ifdef QUICREUSE_FUZZING_TRANSPARENT_PROTECTION
 namespace {
@@ -57,7 +75,7 @@ int transparent_hp_mask(std::uint8_t* dest, const ngtcp2_crypto_cipher* /*hp*/,
 }  // namespace
 
 void set_packet_protection_callbacks(ngtcp2_callbacks& cb) noexcept {
-  cb.encrypt = transparent_encrypt;
+  cb.encrypt = padding_encrypt<transparent_encrypt>;
   cb.decrypt = transparent_decrypt;
   cb.hp_mask = transparent_hp_mask;
 }
@@ -69,7 +87,7 @@ ngtcp2_decrypt packet_decrypt_callback() noexcept {
 #else
 
 void set_packet_protection_callbacks(ngtcp2_callbacks& cb) noexcept {
-  cb.encrypt = ngtcp2_crypto_encrypt_cb;
+  cb.encrypt = padding_encrypt<ngtcp2_crypto_encrypt_cb>;
   cb.decrypt = ngtcp2_crypto_decrypt_cb;
   cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
 }

@@ -85,8 +85,9 @@ class SimNetwork {
   // Delivers now, bypassing the link model (for hand-made packets).
   void inject(const SocketAddress& from, const SocketAddress& to, std::vector<std::uint8_t> data);
 
-  // Called for every datagram a node sends, before the link model. Returning true takes the
-  // datagram away from the link: the test may inject() copies of it, altered or not.
+  // Called for every datagram a node sends (one call per datagram of a GSO batch), before the
+  // link model. Returning true takes the datagram away from the link: the test may inject()
+  // copies of it, altered or not; false lets it travel as usual.
   std::function<bool(const SocketAddress& from, const SocketAddress& to,
                      std::span<const std::uint8_t> data)>
       intercept;

@@ -76,6 +76,12 @@ void Subprocess::terminate() {
   }
 }
 
+void Subprocess::kill() {
+  if (pid_ > 0 && !status_) {
+    ::kill(-pid_, SIGKILL);
+  }
+}
+
 std::string Subprocess::output() const {
   std::ifstream in(capture_path_);
   std::ostringstream ss;

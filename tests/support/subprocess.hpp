@@ -28,6 +28,9 @@ class Subprocess {
   std::optional<int> poll();
   // Sends SIGTERM to the process group.
   void terminate();
+  // Sends SIGKILL to the process group: the program gets no chance to say goodbye to its peers
+  // (a crash, as far as they can tell).
+  void kill();
   // Returns everything the process printed so far.
   [[nodiscard]] std::string output() const;
   // Returns the command line, for messages.

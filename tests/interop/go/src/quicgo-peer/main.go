@@ -5,7 +5,7 @@
 // Modes:
 //
 //	quicgo-peer server -addr 127.0.0.1:0 [-alpn echo/1 -alpn h3 ...] [-cert PEM -key PEM] [-count N]
-//	                   [-retry] [-big-cert N] [-keyupdate N] [-chacha20]
+//	                   [-retry] [-big-cert N] [-keyupdate N] [-chacha20] [-reset-key HEX]
 //	quicgo-peer client -addr HOST:PORT [-alpn echo/1] [-message hello | -bytes N] [-insecure] [-ca PEM]
 //	                   [-sni localhost] [-timeout 10s] [-conns 1] [-streams 1] [-local 127.0.0.1:0]
 //	                   [-parallel N] [-report] [-keyupdate N] [-chacha20]
@@ -47,6 +47,9 @@
 //	-big-cert N  server: N extra DNS names in the self-signed certificate (amplificationlimit)
 //	-report      client: count failed connections instead of exiting on the first failure
 //	-parallel N  client: at most N connections at once (default: all)
+//	-reset-key HEX server: stateless reset key (quic-go's Config.StatelessResetKey);
+//	             a server restarted with the same key resets its old clients'
+//	             connections. Default: none, so quic-go sends no stateless resets
 //
 // connected/accepted lines also carry cipher=<TLS cipher suite name>.
 //
@@ -544,6 +547,7 @@ func runServer(args []string) {
 	count := fs.Int("count", 0, "exit 0 after this many connections were fully served (0: run until killed)")
 	fs.BoolVar(&opts.retry, "retry", false, "make every client do a Retry round trip")
 	bigCert := fs.Int("big-cert", 0, "extra DNS names in the self-signed certificate")
+	resetKeyHex := fs.String("reset-key", "", "stateless reset key, hex (default: no stateless resets)")
 	addMatrixFlags(fs)
 	parseFlags(fs, args)
 	applyMatrixFlags()
@@ -553,12 +557,20 @@ func runServer(args []string) {
 	if *count < 0 {
 		usageError("-count must be >= 0")
 	}
+	resetKey, err := hex.DecodeString(*resetKeyHex)
+	if err != nil {
+		usageError("-reset-key must be hex: %s", oneLine(err.Error()))
+	}
 
 	tlsConf, err := serverTLSConfigBig(alpns.orDefault(), *certFile, *keyFile, *bigCert)
 	if err != nil {
 		fail("tls", err)
 	}
-	ln, err := quic.ListenAddr(*addr, tlsConf, quicConfig())
+	conf := quicConfig()
+	if len(resetKey) > 0 {
+		conf.StatelessResetKey = resetKey
+	}
+	ln, err := quic.ListenAddr(*addr, tlsConf, conf)
 	if err != nil {
 		fail("listen "+*addr, err)
 	}
@@ -875,7 +887,7 @@ func runBoth(args []string) {
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   quicgo-peer server -addr 127.0.0.1:0 [-alpn echo/1 ...] [-cert PEM -key PEM] [-count N]
-                     [-retry] [-big-cert N] [-keyupdate N] [-chacha20]
+                     [-retry] [-big-cert N] [-keyupdate N] [-chacha20] [-reset-key HEX]
   quicgo-peer client -addr HOST:PORT [-alpn echo/1] [-message hello | -bytes N] [-insecure] [-ca PEM]
                      [-sni localhost] [-timeout 10s] [-conns 1] [-streams 1] [-local 127.0.0.1:0]
                      [-parallel N] [-report] [-keyupdate N] [-chacha20]
