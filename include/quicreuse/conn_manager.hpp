@@ -158,9 +158,12 @@ class ConnManager {
   ~ConnManager();
 
   // Listens for tls's ALPNs on address (no /quic-v1 required; /tcp and bad addresses fail).
-  // Protocols listening on the same bound address share one socket. Errors:
-  // errc::invalid_argument (address, or "no ALPN found in tls config"), errc::already_listening
-  // ("already listening for protocol X", see last_error()), the bind's error.
+  // Protocols listening on the same bound address share one socket, and so one list of cipher
+  // suites (tls.cipher_suites): the first listen on the address sets it, later ones must give the
+  // same list. Errors: errc::invalid_argument (address, "no ALPN found in tls config", "cipher
+  // suites differ from those of the other protocols on this address", a repeated suite),
+  // errc::already_listening ("already listening for protocol X", see last_error()), the bind's
+  // error.
   Result<std::unique_ptr<Listener>> listen_quic(const Multiaddr& address,
                                                 const TlsServerConfig& tls,
                                                 const AllowWindowIncrease& allow = {});

@@ -430,6 +430,7 @@ Result<std::unique_ptr<Listener>> ConnManager::listen_quic_and_associate(
       return detail::fail_with(multiaddr.error(), "cannot describe " + created->key);
     }
     created->multiaddr = *multiaddr;
+    created->cipher_suites = tls.cipher_suites;
     if (auto started = created->start(); !started) {
       s.release(*transport);  // (the seed leaks this reference)
       return fail(started.error());

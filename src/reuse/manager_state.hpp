@@ -105,6 +105,9 @@ struct QuicListener : std::enable_shared_from_this<QuicListener> {
   std::shared_ptr<Endpoint> endpoint;
   asio::ip::udp::endpoint address;
   Multiaddr multiaddr;
+  // Cipher suites of every connection on this address (TLS sessions take them before the
+  // ClientHello names an ALPN): those of the first sub-listener, which every other must repeat.
+  std::vector<CipherSuite> cipher_suites;
   std::mutex mutex;  // guards protocols (the TLS hook may run while a listener is added)
   std::map<std::string, Protocol> protocols;
   std::vector<std::weak_ptr<SubListenerState>> subs;
@@ -114,7 +117,8 @@ struct QuicListener : std::enable_shared_from_this<QuicListener> {
   // are pushed to route_batch. Errors: the endpoint's listen error.
   Result<void> start();
   // Registers a sub-listener for tls's ALPNs (all or nothing). Errors: "no ALPN found in tls
-  // config", "already listening for protocol X".
+  // config", "already listening for protocol X", "cipher suites differ from those of the other
+  // protocols on this address" (errc::invalid_argument).
   Result<std::shared_ptr<SubListenerState>> add(const Association& association,
                                                 const TlsServerConfig& tls,
                                                 const AllowWindowIncrease& allow, std::uint64_t id);

@@ -115,6 +115,7 @@ Result<void> QuicListener::start() {
     }
     return fail(errc::no_application_protocol);  // "no supported protocol found"
   };
+  dispatch.cipher_suites = cipher_suites;
   ListenOptions options;
   options.allow_window_increase = [weak = weak_from_this()](std::string_view alpn,
                                                             const asio::ip::udp::endpoint& remote,
@@ -168,6 +169,10 @@ Result<std::shared_ptr<SubListenerState>> QuicListener::add(const Association& a
   }
   if (!tls.select && !tls.default_choice.identity) {
     return fail_with(errc::invalid_argument, "no TLS identity in tls config");
+  }
+  if (tls.cipher_suites != cipher_suites) {
+    return fail_with(errc::invalid_argument,
+                     "cipher suites differ from those of the other protocols on this address");
   }
   auto sub = std::make_shared<SubListenerState>();
   {

@@ -37,13 +37,19 @@ options:
                        trust store, which rejects self-signed servers)
   --server-name NAME   SNI and verified name (default: localhost for loopback addresses, else
                        the IP address)
+  --cipher-suites LIST
+                       TLS 1.3 cipher suites to offer, comma-separated, in preference order:
+                       TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+                       TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256 (any case, TLS_
+                       optional; default: all four); --listen accepts only these too
   --qlog-dir DIR       write qlog files to DIR (default: $QLOGDIR when set)
-  --json               print events as JSON lines
+  --json               print events as JSON lines (the 'connected' event names the negotiated
+                       cipher suite)
 
 example: quicreuse dial /ip4/127.0.0.1/udp/4001/quic-v1 --insecure --message hi
 )";
 
-constexpr std::array<OptionSpec, 10> kOptions{{
+constexpr std::array<OptionSpec, 11> kOptions{{
     {"alpn", true, true},
     {"message", true, false},
     {"bytes", true, false},
@@ -52,6 +58,7 @@ constexpr std::array<OptionSpec, 10> kOptions{{
     {"insecure", false, false},
     {"ca", true, false},
     {"server-name", true, false},
+    {"cipher-suites", true, false},
     {"qlog-dir", true, false},
     {"json", false, false},
 }};
@@ -123,6 +130,11 @@ tl::expected<DialArgs, std::string> parse(const ParsedArgs& p) {
   a.tls.insecure = p.has("insecure");
   a.tls.ca_file = p.value("ca");
   a.tls.server_name = p.value("server-name");
+  auto suites = parse_cipher_suites_option(p.value("cipher-suites"));
+  if (!suites) {
+    return tl::make_unexpected(suites.error());
+  }
+  a.tls.cipher_suites = std::move(*suites);
   if (a.tls.insecure && a.tls.ca_file) {
     return tl::make_unexpected(std::string("--insecure and --ca exclude each other"));
   }
@@ -157,7 +169,8 @@ asio::awaitable<tl::expected<std::vector<std::uint8_t>, std::string>> dial_and_e
     out.emit_always(Event("connected")
                         .str("local", format_host_port(conn->local_endpoint()))
                         .str("remote", format_host_port(conn->remote_endpoint()))
-                        .str("alpn", conn->alpn()),
+                        .str("alpn", conn->alpn())
+                        .str("cipher", cipher_name(*conn)),
                     "");
   }
   auto echo = co_await round_trip(*conn, std::move(payload));
@@ -178,9 +191,9 @@ std::string describe_mismatch(const std::vector<std::uint8_t>& sent,
          std::to_string(diff.first - sent.begin());
 }
 
-// Listens on addr for echo/1 through cm (dial --listen). Errors: one line.
-tl::expected<std::shared_ptr<Listener>, std::string> listen_first(ConnManager& cm,
-                                                                  const ListenArg& addr) {
+// Listens on addr for echo/1 through cm, accepting suites (dial --listen). Errors: one line.
+tl::expected<std::shared_ptr<Listener>, std::string> listen_first(
+    ConnManager& cm, const ListenArg& addr, const std::vector<CipherSuite>& suites) {
   auto identity = load_identity(std::nullopt, std::nullopt);
   if (!identity) {
     return tl::make_unexpected(identity.error());
@@ -188,6 +201,7 @@ tl::expected<std::shared_ptr<Listener>, std::string> listen_first(ConnManager& c
   TlsServerConfig tls;
   tls.default_choice.identity = *identity;
   tls.default_choice.alpns.emplace_back("echo/1");
+  tls.cipher_suites = suites;
   auto listener = cm.listen_quic(addr.multiaddr, std::move(tls));
   if (!listener) {
     return tl::make_unexpected("cannot listen on " + addr.multiaddr.to_string() + ": " +
@@ -205,7 +219,7 @@ asio::awaitable<int> dial_main(DialArgs a) {
   }
   std::shared_ptr<Listener> listener;
   if (a.listen) {
-    auto opened = listen_first(**cm, *a.listen);
+    auto opened = listen_first(**cm, *a.listen, a.tls.cipher_suites);
     if (!opened) {
       (*cm)->close();
       print_error(opened.error());

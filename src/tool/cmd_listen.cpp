@@ -29,13 +29,19 @@ constexpr std::string_view kUsage = R"(usage: quicreuse listen MULTIADDR... [opt
 
 Listens through one connection manager on every MULTIADDR (one UDP socket each, shared by all
 the ALPNs) and echoes every bidirectional stream (bytes in = bytes out, FIN answered with FIN).
-Prints 'listening <multiaddr>' per address once bound, then 'accepted <ip:port> alpn=<P>' per
-connection. SIGINT/SIGTERM close everything and exit 0.
+Prints 'listening <multiaddr>' per address once bound, then
+'accepted <ip:port> alpn=<P> cipher=<SUITE>' per connection. SIGINT/SIGTERM close everything and
+exit 0.
 
 options:
   --alpn P               serve this ALPN (repeatable: one listener per ALPN, all on the same
                          ports; default echo/1)
   --cert PEM --key PEM   TLS identity (default: a fresh self-signed certificate for localhost)
+  --cipher-suites LIST   TLS 1.3 cipher suites to accept, comma-separated: TLS_AES_128_GCM_SHA256,
+                         TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256,
+                         TLS_AES_128_CCM_SHA256 (any case, TLS_ optional; default: all four); a
+                         client offering none of them fails with CRYPTO_ERROR 0x128. --dial
+                         offers these, in this order
   --stun                 answer STUN Binding Requests on the same ports (through the manager's
                          shared non-QUIC packet conn), at most 10 per second (burst 20) per
                          source address and 2000 per second in all
@@ -57,10 +63,11 @@ example: quicreuse listen /ip4/127.0.0.1/udp/4001/quic-v1 /ip6/::1/udp/0/quic-v1
            --alpn echo/1 --alpn chat/1 --metrics 127.0.0.1:9090
 )";
 
-constexpr std::array<OptionSpec, 10> kOptions{{
+constexpr std::array<OptionSpec, 11> kOptions{{
     {"alpn", true, true},
     {"cert", true, false},
     {"key", true, false},
+    {"cipher-suites", true, false},
     {"stun", false, false},
     {"dial", true, false},
     {"dial-alpn", true, false},
@@ -76,6 +83,7 @@ struct ListenArgs {
   std::vector<ListenArg> addrs;
   std::vector<std::string> alpns;
   std::shared_ptr<const TlsIdentity> identity;
+  std::vector<CipherSuite> cipher_suites;  // accepted, and offered by --dial; empty: all
   bool stun = false;
   std::optional<DialArg> dial;
   std::string dial_alpn;
@@ -117,6 +125,11 @@ tl::expected<ListenArgs, std::string> parse(const ParsedArgs& p) {
       }
     }
   }
+  auto suites = parse_cipher_suites_option(p.value("cipher-suites"));
+  if (!suites) {
+    return tl::make_unexpected(suites.error());
+  }
+  a.cipher_suites = std::move(*suites);
   a.stun = p.has("stun");
   a.out.json = p.has("json");
   LineWriter::instance().set_json(a.out.json);
@@ -155,6 +168,7 @@ tl::expected<ListenArgs, std::string> parse(const ParsedArgs& p) {
     }
     a.dial_tls.ca_file = p.value("ca");
     a.dial_tls.insecure = !a.dial_tls.ca_file;
+    a.dial_tls.cipher_suites = a.cipher_suites;
   }
   if (auto error = prepare_qlog_dir(a.qlog_dir)) {
     return tl::make_unexpected(*error);
@@ -221,6 +235,7 @@ tl::expected<void, std::string> open_address(Serving& s, const ListenArgs& a,
     TlsServerConfig tls;
     tls.default_choice.identity = a.identity;
     tls.default_choice.alpns.push_back(alpn);
+    tls.cipher_suites = a.cipher_suites;
     auto listener = s.cm->listen_quic(where, std::move(tls));
     if (!listener) {
       std::string what = "cannot listen on " + where.to_string();

@@ -43,6 +43,7 @@ sends D bytes back and half-closes.
 
 server options (prints 'listening <multiaddr>', serves until SIGINT/SIGTERM):
   --cert PEM --key PEM   TLS identity (default: a fresh self-signed certificate)
+  --cipher-suites LIST   TLS 1.3 cipher suites to accept (see SUITES below; default: all four)
   --qlog-dir DIR         write qlog files to DIR
   --json                 print events as JSON lines
 
@@ -55,8 +56,13 @@ client options:
   --insecure             do not verify the server certificate
   --ca PEM               verify the server certificate with this CA file (default: system store)
   --server-name NAME     SNI and verified name (default: localhost for loopback addresses)
+  --cipher-suites LIST   TLS 1.3 cipher suites to offer, in preference order (see SUITES below;
+                         default: all four)
   --timeout SECONDS      give up after this long: exit code 1 (default 60)
   --qlog-dir DIR         write qlog files to DIR
+
+SUITES: comma-separated names out of TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+TLS_CHACHA20_POLY1305_SHA256 and TLS_AES_128_CCM_SHA256 (any case, TLS_ optional), each once.
 
 The client's last stdout line is one JSON object:
   {"upload_bytes":..,"download_bytes":..,"seconds":..,"gbit_s":..}
@@ -64,14 +70,15 @@ The client's last stdout line is one JSON object:
 On a terminal it also shows a live progress line. Exit 0 only if every byte arrived.
 )";
 
-constexpr std::array<OptionSpec, 4> kServerOptions{{
+constexpr std::array<OptionSpec, 5> kServerOptions{{
     {"cert", true, false},
     {"key", true, false},
+    {"cipher-suites", true, false},
     {"qlog-dir", true, false},
     {"json", false, false},
 }};
 
-constexpr std::array<OptionSpec, 9> kClientOptions{{
+constexpr std::array<OptionSpec, 10> kClientOptions{{
     {"upload", true, false},
     {"download", true, false},
     {"conns", true, false},
@@ -79,6 +86,7 @@ constexpr std::array<OptionSpec, 9> kClientOptions{{
     {"insecure", false, false},
     {"ca", true, false},
     {"server-name", true, false},
+    {"cipher-suites", true, false},
     {"timeout", true, false},
     {"qlog-dir", true, false},
 }};
@@ -208,6 +216,7 @@ asio::awaitable<void> perf_accept_loop(std::shared_ptr<Endpoint> ep) {
 struct ServerArgs {
   std::vector<asio::ip::udp::endpoint> addrs;
   std::shared_ptr<const TlsIdentity> identity;
+  std::vector<CipherSuite> cipher_suites;  // accepted; empty: all
   std::optional<std::string> qlog_dir;
   Output out;
 };
@@ -226,6 +235,7 @@ asio::awaitable<int> server_main(ServerArgs a) {
   TlsServerConfig tls;
   tls.default_choice.identity = a.identity;
   tls.default_choice.alpns.emplace_back(kPerfAlpn);
+  tls.cipher_suites = a.cipher_suites;
   for (const auto& ep : set.endpoints()) {
     if (auto r = ep->listen(tls); !r) {
       print_error("cannot listen on " + format_multiaddr(ep->local_endpoint()) + ": " +
@@ -262,6 +272,12 @@ int run_server(std::span<const std::string> args) {
     }
     a.addrs.push_back(addr->endpoint);
   }
+  auto suites = parse_cipher_suites_option(parsed.value("cipher-suites"));
+  if (!suites) {
+    print_error(suites.error());
+    return kExitUsage;
+  }
+  a.cipher_suites = std::move(*suites);
   a.qlog_dir = parsed.value("qlog-dir");
   if (auto error = prepare_qlog_dir(a.qlog_dir)) {
     print_error(*error);
@@ -560,6 +576,11 @@ int run_client(std::span<const std::string> args) {
   if (a.tls.insecure && a.tls.ca_file) {
     return fail_usage("--insecure and --ca exclude each other");
   }
+  auto suites = parse_cipher_suites_option(p.value("cipher-suites"));
+  if (!suites) {
+    return fail_usage(suites.error());
+  }
+  a.tls.cipher_suites = std::move(*suites);
   a.qlog_dir = p.value("qlog-dir");
   if (auto error = prepare_qlog_dir(a.qlog_dir)) {
     return fail_usage(*error);

@@ -8,10 +8,13 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <csignal>
 #include <exception>
 #include <random>
+#include <span>
 
 namespace quicreuse::tool {
 
@@ -168,6 +171,59 @@ tl::expected<std::shared_ptr<const TlsIdentity>, std::string> load_identity(
   return *identity;
 }
 
+namespace {
+
+constexpr std::array<CipherSuite, 4> kAllSuites{
+    CipherSuite::aes_128_gcm_sha256,
+    CipherSuite::aes_256_gcm_sha384,
+    CipherSuite::chacha20_poly1305_sha256,
+    CipherSuite::aes_128_ccm_sha256,
+};
+
+std::string suite_list(std::span<const CipherSuite> suites) {
+  std::string out;
+  for (const auto suite : suites) {
+    out += out.empty() ? "" : ", ";
+    out += to_string(suite);
+  }
+  return out;
+}
+
+}  // namespace
+
+tl::expected<std::vector<CipherSuite>, std::string> parse_cipher_suites_option(
+    const std::optional<std::string>& text) {
+  std::vector<CipherSuite> suites;
+  if (!text) {
+    return suites;
+  }
+  std::string_view rest(*text);
+  for (;;) {
+    const auto comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    auto suite = parse_cipher_suite(name);
+    if (!suite) {
+      return tl::make_unexpected(
+          "bad --cipher-suites '" + std::string(name) +
+          "' (accepted, comma-separated, any case, TLS_ optional: " + suite_list(kAllSuites) + ")");
+    }
+    if (std::find(suites.begin(), suites.end(), *suite) != suites.end()) {
+      return tl::make_unexpected("--cipher-suites names " + std::string(to_string(*suite)) +
+                                 " more than once");
+    }
+    suites.push_back(*suite);
+    if (comma == std::string_view::npos) {
+      return suites;
+    }
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+std::string cipher_name(const Connection& conn) {
+  const auto suite = conn.cipher_suite();
+  return suite ? std::string(to_string(*suite)) : std::string("unknown");
+}
+
 TlsClientConfig client_tls(const asio::ip::udp::endpoint& remote, std::vector<std::string> alpns,
                            const ClientTlsOptions& options) {
   TlsClientConfig config;
@@ -183,11 +239,18 @@ TlsClientConfig client_tls(const asio::ip::udp::endpoint& remote, std::vector<st
   if (!options.insecure && options.ca_file) {
     config.ca_file = *options.ca_file;
   }
+  config.cipher_suites = options.cipher_suites;
   return config;
 }
 
 std::string describe_dial_error(std::error_code ec, const ClientTlsOptions& options) {
   std::string what = ec.message();
+  constexpr int kHandshakeFailure = 0x128;  // CRYPTO_ERROR carrying TLS alert 40
+  if (!options.cipher_suites.empty() && ec.category() == transport_error_category() &&
+      ec.value() == kHandshakeFailure) {
+    return what + " (a server that accepts none of the offered cipher suites answers so; " +
+           "--cipher-suites offered " + suite_list(options.cipher_suites) + ")";
+  }
   const bool system_trust = !options.insecure && !options.ca_file;
   const bool certificate_problem =
       ec == make_error_code(errc::certificate_rejected) || (ec.category() == gnutls_category()) ||

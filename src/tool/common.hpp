@@ -100,12 +100,22 @@ std::optional<std::string> prepare_qlog_dir(const std::optional<std::string>& ql
 tl::expected<std::shared_ptr<const TlsIdentity>, std::string> load_identity(
     const std::optional<std::string>& cert, const std::optional<std::string>& key);
 
-// ClientTlsOptions are the verification options shared by dial and perf client.
+// ClientTlsOptions are the client TLS options shared by dial, listen --dial and perf client.
 struct ClientTlsOptions {
   bool insecure = false;
   std::optional<std::string> ca_file;
   std::optional<std::string> server_name;
+  std::vector<CipherSuite> cipher_suites;  // offered, in this order; empty: every suite
 };
+
+// Parses the value of --cipher-suites: comma-separated TLS 1.3 suite names as parse_cipher_suite
+// takes them (any case, "TLS_" optional), each at most once. Absent: empty (every suite).
+// Errors are one line naming the bad name and the accepted ones.
+tl::expected<std::vector<CipherSuite>, std::string> parse_cipher_suites_option(
+    const std::optional<std::string>& text);
+
+// Returns the IANA name of the suite conn negotiated, "unknown" when it has none.
+std::string cipher_name(const Connection& conn);
 
 // Builds a client TLS configuration for a dial to remote. server_name defaults to "localhost"
 // for loopback addresses, else the IP address text.
@@ -113,7 +123,8 @@ TlsClientConfig client_tls(const asio::ip::udp::endpoint& remote, std::vector<st
                            const ClientTlsOptions& options);
 
 // Returns a one-line description of a dial failure; adds a hint when the certificate was checked
-// against the system trust store.
+// against the system trust store, or when a handshake_failure answered a restricted cipher suite
+// offer.
 std::string describe_dial_error(std::error_code ec, const ClientTlsOptions& options);
 
 // Returns what, followed by how conn ended when it is closed and what does not already say it.

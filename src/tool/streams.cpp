@@ -1,5 +1,6 @@
 #include "streams.hpp"
 
+#include "common.hpp"
 #include "multiaddr_arg.hpp"
 
 #include <quicreuse/stun.hpp>
@@ -57,8 +58,9 @@ namespace {
 asio::awaitable<void> serve_connection(Connection conn, Output out) {
   const std::string remote = format_host_port(conn.remote_endpoint());
   const std::string alpn = conn.alpn();
-  out.emit(Event("accepted").str("remote", remote).str("alpn", alpn),
-           "accepted " + remote + " alpn=" + alpn);
+  const std::string cipher = cipher_name(conn);
+  out.emit(Event("accepted").str("remote", remote).str("alpn", alpn).str("cipher", cipher),
+           "accepted " + remote + " alpn=" + alpn + " cipher=" + cipher);
   co_await echo_connection(std::move(conn));
 }
 

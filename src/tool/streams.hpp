@@ -25,8 +25,8 @@ asio::awaitable<void> echo_stream(Stream stream);
 // Echoes every bidirectional stream the peer opens on conn, until it closes.
 asio::awaitable<void> echo_connection(Connection conn);
 
-// Accepts connections on listener until it closes; prints `accepted <ip:port> alpn=<P>` for each
-// and echoes its streams.
+// Accepts connections on listener until it closes; prints
+// `accepted <ip:port> alpn=<P> cipher=<SUITE>` for each and echoes its streams.
 asio::awaitable<void> echo_server(std::shared_ptr<Listener> listener, Output out);
 
 // Reads stream to its FIN, appending to out. Errors: the read error (not eof).

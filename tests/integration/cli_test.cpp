@@ -8,12 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <thread>
+#include <vector>
 
 #ifndef QUICREUSE_TOOL_PATH
 #error "QUICREUSE_TOOL_PATH must name the built quicreuse tool"
@@ -308,8 +311,8 @@ TEST_F(Cli, TwoAlpnsShareOnePortAndEachIsServed) {
   // The tool prints 'accepted' before echoing, and each dial exited after its echo: both lines
   // are there already.
   const std::string out = listen.output();
-  EXPECT_NE(out.find(" alpn=echo/1\n"), std::string::npos) << out;
-  EXPECT_NE(out.find(" alpn=chat/1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find(" alpn=echo/1 cipher="), std::string::npos) << out;
+  EXPECT_NE(out.find(" alpn=chat/1 cipher="), std::string::npos) << out;
   EXPECT_EQ(count_lines(out, "listening "), 1) << out;  // one line per address, not per ALPN
   listen.terminate();
   EXPECT_EQ(wait_exit(listen, 10s), 0) << listen.output();
@@ -401,7 +404,9 @@ TEST_F(Cli, DialWithListenLeavesFromTheListenPort) {
   EXPECT_NE(dial.output().find("from my listen port\n"), std::string::npos) << dial.output();
   auto accepted = wait_line(server, "accepted ", 10s);
   ASSERT_TRUE(accepted) << server.output();
-  EXPECT_EQ(*accepted, "127.0.0.1:" + std::to_string(port) + " alpn=echo/1") << server.output();
+  EXPECT_EQ(*accepted,
+            "127.0.0.1:" + std::to_string(port) + " alpn=echo/1 cipher=TLS_AES_128_GCM_SHA256")
+      << server.output();
   server.terminate();
   EXPECT_EQ(wait_exit(server, 10s), 0) << server.output();
 }
@@ -421,11 +426,95 @@ TEST_F(Cli, ListenDialLeavesFromTheListenPort) {
   EXPECT_EQ(*reply, "hello (from 127.0.0.1:" + std::to_string(port) + ")");
   auto accepted = wait_line(server, "accepted ", 10s);
   ASSERT_TRUE(accepted) << server.output();
-  EXPECT_EQ(*accepted, "127.0.0.1:" + std::to_string(port) + " alpn=chat/1");
+  EXPECT_EQ(*accepted,
+            "127.0.0.1:" + std::to_string(port) + " alpn=chat/1 cipher=TLS_AES_128_GCM_SHA256");
   node.terminate();
   server.terminate();
   EXPECT_EQ(wait_exit(node, 10s), 0) << node.output();
   EXPECT_EQ(wait_exit(server, 10s), 0) << server.output();
+}
+
+TEST_F(Cli, DialCipherSuitesChoosesTheNegotiatedSuite) {
+  Subprocess listen({kTool, "listen", "/ip4/127.0.0.1/udp/0/quic-v1"}, 60s);
+  auto addr = wait_line(listen, "listening /ip4/", 10s);
+  ASSERT_TRUE(addr) << listen.output();
+  Subprocess dial({kTool, "dial", "/ip4/" + *addr, "--insecure", "--cipher-suites",
+                   "TLS_CHACHA20_POLY1305_SHA256", "--json"},
+                  20s);
+  EXPECT_EQ(wait_exit(dial, 20s), 0) << dial.output();
+  EXPECT_NE(dial.output().find(R"("event":"connected")"), std::string::npos) << dial.output();
+  EXPECT_NE(dial.output().find(R"("cipher":"TLS_CHACHA20_POLY1305_SHA256")"), std::string::npos)
+      << dial.output();
+  // The dial exited after its echo, so the listener printed its line before echoing.
+  auto accepted = wait_line(listen, "accepted ", 10s);
+  ASSERT_TRUE(accepted) << listen.output();
+  EXPECT_NE(accepted->find(" alpn=echo/1 cipher=TLS_CHACHA20_POLY1305_SHA256"), std::string::npos)
+      << listen.output();
+  listen.terminate();
+  EXPECT_EQ(wait_exit(listen, 10s), 0) << listen.output();
+}
+
+TEST_F(Cli, ListenCipherSuitesRestrictsWhatIsAccepted) {
+  // The short, lower-case form is accepted too.
+  Subprocess listen({kTool, "listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--json", "--cipher-suites",
+                     "aes_256_gcm_sha384"},
+                    60s);
+  auto addr = wait_line(listen, R"({"event":"listening","addr":"/ip4/)", 10s);
+  ASSERT_TRUE(addr) << listen.output();
+  const std::string target = "/ip4/" + addr->substr(0, addr->find('"'));
+  // A default offer (every suite) gets the only one the listener accepts.
+  Subprocess any({kTool, "dial", target, "--insecure", "--message", "any"}, 20s);
+  EXPECT_EQ(wait_exit(any, 20s), 0) << any.output();
+  EXPECT_EQ(any.output(), "any\n");
+  EXPECT_NE(listen.output().find(R"("alpn":"echo/1","cipher":"TLS_AES_256_GCM_SHA384")"),
+            std::string::npos)
+      << listen.output();
+  // A client offering only ChaCha20 is refused with handshake_failure, and says why.
+  Subprocess chacha({kTool, "dial", target, "--insecure", "--timeout", "10", "--cipher-suites",
+                     "TLS_CHACHA20_POLY1305_SHA256"},
+                    20s);
+  EXPECT_EQ(wait_exit(chacha, 20s), 1) << chacha.output();
+  const std::string err = chacha.output();
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("0x128"), std::string::npos) << err;
+  EXPECT_NE(err.find("none of the offered cipher suites"), std::string::npos) << err;
+  EXPECT_EQ(err.find("timeout"), std::string::npos) << err;
+  listen.terminate();
+  EXPECT_EQ(wait_exit(listen, 10s), 0) << listen.output();
+}
+
+TEST_F(Cli, BadCipherSuitesAreOneLineAndExitCodeTwo) {
+  const std::string accepted =
+      "TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, "
+      "TLS_AES_128_CCM_SHA256";
+  const std::vector<std::vector<std::string>> commands = {
+      {kTool, "listen", "/ip4/127.0.0.1/udp/0/quic-v1"},
+      {kTool, "dial", "/ip4/127.0.0.1/udp/4001/quic-v1", "--insecure"},
+      {kTool, "perf", "server", "/ip4/127.0.0.1/udp/0/quic-v1"},
+      {kTool, "perf", "client", "/ip4/127.0.0.1/udp/4001/quic-v1", "--insecure"},
+  };
+  for (auto argv : commands) {
+    argv.emplace_back("--cipher-suites");
+    argv.emplace_back("TLS_AES_128_GCM_SHA256,TLS_RC4_128_SHA");
+    Subprocess bad(argv, 10s);
+    EXPECT_EQ(wait_exit(bad, 10s), 2) << bad.command() << "\n" << bad.output();
+    const std::string out = bad.output();
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << bad.command() << "\n" << out;
+    EXPECT_NE(out.find("bad --cipher-suites 'TLS_RC4_128_SHA'"), std::string::npos) << out;
+    EXPECT_NE(out.find(accepted), std::string::npos) << out;
+    EXPECT_EQ(out.find("listening"), std::string::npos) << out;  // nothing was bound
+  }
+  Subprocess twice({kTool, "dial", "/ip4/127.0.0.1/udp/4001/quic-v1", "--cipher-suites",
+                    "chacha20_poly1305_sha256,TLS_CHACHA20_POLY1305_SHA256"},
+                   10s);
+  EXPECT_EQ(wait_exit(twice, 10s), 2) << twice.output();
+  EXPECT_NE(twice.output().find("TLS_CHACHA20_POLY1305_SHA256 more than once"), std::string::npos)
+      << twice.output();
+  Subprocess empty({kTool, "listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--cipher-suites",
+                    "TLS_AES_128_GCM_SHA256,"},
+                   10s);
+  EXPECT_EQ(wait_exit(empty, 10s), 2) << empty.output();
+  EXPECT_NE(empty.output().find("bad --cipher-suites ''"), std::string::npos) << empty.output();
 }
 
 }  // namespace

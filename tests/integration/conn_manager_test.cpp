@@ -526,6 +526,44 @@ TEST(ConnManagerDecision, D9ListenAgainOnTheSamePortAtOnce) {
   EXPECT_FALSE(leaf.empty());
 }
 
+TEST(ConnManager, ListenCipherSuitesApplyToEveryProtocolOnTheAddress) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  auto aes256 = server_tls({"proto1"});
+  aes256.cipher_suites = {CipherSuite::aes_256_gcm_sha384};
+  auto ln = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), aes256);
+  ASSERT_TRUE(ln) << ConnManager::last_error();
+  // A second protocol on the same socket must use the same suites.
+  auto other = cm->listen_quic((*ln)->multiaddrs()[0], server_tls({"proto2"}));
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error(), make_error_code(errc::invalid_argument));
+  EXPECT_NE(ConnManager::last_error().find("cipher suites differ"), std::string::npos)
+      << ConnManager::last_error();
+  const udp::endpoint addr = (*ln)->addr();
+  std::optional<CipherSuite> negotiated;
+  std::error_code chacha_error;
+  ASSERT_TRUE(run_bounded(
+      io,
+      [&]() -> asio::awaitable<void> {
+        // The listener queues what it accepts: the dials complete without an accept.
+        auto client = Endpoint::bind(co_await asio::this_coro::executor, loopback(false));
+        auto every_suite = co_await client->dial(addr, tls_offer("proto1"));
+        if (every_suite) {
+          negotiated = every_suite->cipher_suite();
+          every_suite->close();
+        }
+        auto chacha = tls_offer("proto1");
+        chacha.cipher_suites = {CipherSuite::chacha20_poly1305_sha256};
+        auto refused = co_await client->dial(addr, chacha);
+        chacha_error = refused ? std::error_code{} : refused.error();
+        client->close();
+      },
+      20s));
+  EXPECT_EQ(negotiated, CipherSuite::aes_256_gcm_sha384);
+  EXPECT_EQ(chacha_error, make_transport_error(0x128));
+}
+
 TEST(ConnManagerDecision, D10LendTransportWithoutReuseIsAnError) {
   asio::io_context io;
   auto cm = make_manager(io, false);
