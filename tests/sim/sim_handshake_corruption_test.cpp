@@ -124,37 +124,12 @@ TEST(SimHandshakeCorruption, AVersionOneByteFromV1IsDroppedNotNegotiated) {
   EXPECT_EQ(sink.sent.size(), 1u);
 }
 
-struct Outcome {
-  bool echoed = false;
-  std::string why;  // when not echoed
-};
-
-Outcome one_connection(std::uint64_t seed, double corrupt) {
-  LinkConfig link;
-  link.delay = 15ms;
-  link.corrupt = corrupt;
-  SimNetwork net(link, seed);
-  SimNode& server = net.add_node(sim_address(1, 443), sim_config(1));
-  SimNode& client = net.add_node(sim_address(2, 5000), sim_config(2));
-  EXPECT_TRUE(server.endpoint().listen(test_server_tls()));
-  EchoServer echo(net, server);
-  EchoClient ec(net, client);
-  Outcome out;
-  out.echoed = ec.send(server, pattern_bytes(1024, seed), 60s) &&
-               ec.pump.received(ec.stream) == pattern_bytes(1024, seed);
-  if (!out.echoed) {
-    core::Connection* c = ec.handle ? client.endpoint().find(*ec.handle) : nullptr;
-    out.why = c == nullptr ? "gone" : c->is_closed() ? c->close_error().message() : "not done";
-  }
-  return out;
-}
-
 // 200 seeded runs at the interop runner's 30 % each way (our client both ways: it sends its
 // handshake probes twice, so it recovered even when the server swallowed the intact copy).
 TEST(SimHandshakeCorruption, EveryConnectionSucceedsAtThirtyPercentCorruptionEachWay) {
   int ok = 0;
   for (std::uint64_t seed = 1; seed <= 200; ++seed) {
-    const Outcome o = one_connection(seed, 0.3);
+    const EchoRun o = echo_over({.delay = 15ms, .corrupt = 0.3}, seed);
     ok += o.echoed ? 1 : 0;
     EXPECT_TRUE(o.echoed) << "seed " << seed << ": " << o.why;
   }

@@ -11,40 +11,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Outcome {
-  bool echoed = false;
-  std::string why;  // when not echoed
-  Duration took{};
-};
-
-Outcome one_connection(std::uint64_t seed, double loss) {
-  LinkConfig link;
-  link.delay = 15ms;
-  link.loss = loss;
-  SimNetwork net(link, seed);
-  SimNode& server = net.add_node(sim_address(1, 443), sim_config(1));
-  SimNode& client = net.add_node(sim_address(2, 5000), sim_config(2));
-  EXPECT_TRUE(server.endpoint().listen(test_server_tls()));
-  EchoServer echo(net, server);
-  EchoClient ec(net, client);
-  const Timestamp start = net.now();
-  Outcome out;
-  out.echoed = ec.send(server, pattern_bytes(1024, seed), 60s) &&
-               ec.pump.received(ec.stream) == pattern_bytes(1024, seed);
-  out.took = net.now() - start;
-  if (!out.echoed) {
-    core::Connection* c = ec.handle ? client.endpoint().find(*ec.handle) : nullptr;
-    out.why = c == nullptr ? "gone" : c->is_closed() ? c->close_error().message() : "not done";
-  }
-  return out;
-}
-
 // 200 seeded runs (10,000 pass too, in 14 s). Before the 100 ms initial RTT and the doubled
 // handshake probes, 6 % failed: three Initials fit into the 5 s of silence, one probe per PTO.
 TEST(SimHandshakeLoss, EveryConnectionSucceedsAtThirtyPercentLossEachWay) {
   int ok = 0;
   for (std::uint64_t seed = 1; seed <= 200; ++seed) {
-    const Outcome o = one_connection(seed, 0.3);
+    const EchoRun o = echo_over({.delay = 15ms, .loss = 0.3}, seed);
     ok += o.echoed ? 1 : 0;
     EXPECT_TRUE(o.echoed) << "seed " << seed << ": " << o.why << " after "
                           << std::chrono::duration_cast<std::chrono::milliseconds>(o.took).count()

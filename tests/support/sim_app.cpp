@@ -167,4 +167,26 @@ std::shared_ptr<const core::ClientTlsContext> test_client_tls(std::vector<std::s
   return *context;
 }
 
+EchoRun echo_over(const LinkConfig& link, std::uint64_t seed, Duration limit) {
+  SimNetwork net(link, seed);
+  SimNode& server = net.add_node(sim_address(1, 443), sim_config(1));
+  SimNode& client = net.add_node(sim_address(2, 5000), sim_config(2));
+  EchoRun out;
+  if (!server.endpoint().listen(test_server_tls())) {
+    out.why = "listen failed";
+    return out;
+  }
+  EchoServer echo(net, server);
+  EchoClient ec(net, client);
+  const Timestamp start = net.now();
+  out.echoed = ec.send(server, pattern_bytes(1024, seed), limit) &&
+               ec.pump.received(ec.stream) == pattern_bytes(1024, seed);
+  out.took = net.now() - start;
+  if (!out.echoed) {
+    core::Connection* c = ec.handle ? client.endpoint().find(*ec.handle) : nullptr;
+    out.why = c == nullptr ? "gone" : c->is_closed() ? c->close_error().message() : "not done";
+  }
+  return out;
+}
+
 }  // namespace quicreuse::test

@@ -71,6 +71,15 @@ struct EchoClient {
   bool fin = false;
 };
 
+// One connection over link, seeded: a server and a client node, a 1 KiB echo on one stream.
+struct EchoRun {
+  bool echoed = false;  // the echo came back byte-exact
+  std::string why;      // when not echoed: the client's close error, "gone" or "not done"
+  Duration took{};      // virtual time from the dial to the end
+};
+EchoRun echo_over(const LinkConfig& link, std::uint64_t seed,
+                  Duration limit = std::chrono::seconds(60));
+
 // Dials server from client and runs the network until the handshake completed or failed; returns
 // the client connection (nullptr if it is gone or the handshake did not settle within limit).
 core::Connection* dial_and_wait(SimNetwork& net, SimNode& client, const SimNode& server,
