@@ -43,7 +43,7 @@ class PipedTool {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       close(fds[1]);
-      std::vector<std::string> argv = {"timeout", "-k", "2", "60", QUICREUSE_TOOL_PATH};
+      std::vector<std::string> argv = {"timeout", "-k", "10", "60", QUICREUSE_TOOL_PATH};
       argv.insert(argv.end(), args.begin(), args.end());
       std::vector<char*> c;
       for (auto& a : argv) {

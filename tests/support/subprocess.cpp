@@ -12,7 +12,7 @@
 namespace quicreuse::test {
 
 Subprocess::Subprocess(std::vector<std::string> argv, std::chrono::seconds limit) {
-  std::vector<std::string> full = {"timeout", "-k", "2", std::to_string(limit.count())};
+  std::vector<std::string> full = {"timeout", "-k", "10", std::to_string(limit.count())};
   full.insert(full.end(), argv.begin(), argv.end());
   for (const auto& a : full) {
     command_ += (command_.empty() ? "" : " ") + a;

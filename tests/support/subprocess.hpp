@@ -13,7 +13,10 @@ namespace quicreuse::test {
 
 class Subprocess {
  public:
-  // Starts `timeout -k 2 <limit> argv...` with stdout and stderr appended to one capture file.
+  // Starts `timeout -k 10 <limit> argv...` with stdout and stderr appended to one capture file.
+  // terminate() signals `timeout` too, which then allows the program 10 s to exit before it
+  // kills it: a clean shutdown on a loaded machine (a sanitizer's exit-time leak check included)
+  // is not cut short, and a stuck one still ends.
   Subprocess(std::vector<std::string> argv, std::chrono::seconds limit);
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;
