@@ -174,37 +174,33 @@ std::error_code Connection::close_error() const {
 }
 
 void Connection::close(std::uint64_t app_code, std::string_view reason) {
-  if (is_closed() || conn_ == nullptr) {
-    return;
-  }
-  close_reason_ = truncate_reason(reason);
-  ngtcp2_connection_close_error_set_application_error(
-      &pending_close_, app_code, reinterpret_cast<const std::uint8_t*>(close_reason_.data()),
-      close_reason_.size());
-  close_pending_ = true;
-  CloseInfo info;
-  info.kind = CloseInfo::Kind::application;
-  info.code = app_code;
-  info.reason = close_reason_;
-  info.error = make_application_error(app_code);
-  set_close_info(std::move(info));
-  host_.mark_dirty(params_.handle);
+  request_close(CloseInfo::Kind::application, app_code, reason);
 }
 
 void Connection::close_transport(std::uint64_t code, std::string_view reason) {
+  request_close(CloseInfo::Kind::transport, code, reason);
+}
+
+void Connection::request_close(CloseInfo::Kind kind, std::uint64_t code, std::string_view reason) {
   if (is_closed() || conn_ == nullptr) {
     return;
   }
   close_reason_ = truncate_reason(reason);
-  ngtcp2_connection_close_error_set_transport_error(
-      &pending_close_, code, reinterpret_cast<const std::uint8_t*>(close_reason_.data()),
-      close_reason_.size());
-  close_pending_ = true;
+  const auto* phrase = reinterpret_cast<const std::uint8_t*>(close_reason_.data());
   CloseInfo info;
-  info.kind = CloseInfo::Kind::transport;
+  info.kind = kind;
   info.code = code;
   info.reason = close_reason_;
-  info.error = make_transport_error(code);
+  if (kind == CloseInfo::Kind::application) {
+    ngtcp2_connection_close_error_set_application_error(&pending_close_, code, phrase,
+                                                        close_reason_.size());
+    info.error = make_application_error(code);
+  } else {
+    ngtcp2_connection_close_error_set_transport_error(&pending_close_, code, phrase,
+                                                      close_reason_.size());
+    info.error = make_transport_error(code);
+  }
+  close_pending_ = true;
   set_close_info(std::move(info));
   host_.mark_dirty(params_.handle);
 }
