@@ -359,6 +359,9 @@ class Connection {
   void write_packets(Timestamp now, PacketSink& sink);
   [[nodiscard]] bool has_pending_send(const StreamState& s) const noexcept;
   void advance_stream(StreamState& s, std::size_t written, bool with_fin);
+  // What close() and close_transport() share: records the close and queues CONNECTION_CLOSE
+  // with an application or a transport error code (kind says which) for the next write().
+  void request_close(CloseInfo::Kind kind, std::uint64_t code, std::string_view reason);
   void set_close_info(CloseInfo info);
   void enter_closed(CloseInfo info);
   void fail_with_liberr(int liberr);

@@ -1,0 +1,289 @@
+// core::Connection's write path: write() and write_packets(), which fill packets with datagrams
+// and stream data and hand them to the PacketSink in GSO batches.
+#include "core/connection_internal.hpp"
+#include "core/short_packet_padding.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace quicreuse::core {
+namespace {
+
+// Most packets one write() call produces (also the GSO batch limit of Linux).
+constexpr std::size_t kMaxPacketsPerWrite = 64;
+// Packets in a row a queued datagram may fail to fit before it is dropped.
+constexpr std::uint32_t kDatagramAttempts = 3;
+
+}  // namespace
+
+void Connection::write(Timestamp now, PacketSink& sink) {
+  if (state_ == State::closed || state_ == State::draining) {
+    return;
+  }
+  if (state_ == State::closing) {
+    if (resend_close_due_) {
+      resend_close_due_ = false;
+      if (!close_packet_.empty()) {
+        sink.send(remote_, close_packet_, close_packet_.size(), PathInfo{local_});
+        bytes_sent_ += close_packet_.size();
+        ++packets_sent_;
+      }
+    }
+    return;
+  }
+  if (!close_is_error_) {
+    resume_after_budget();
+    if (new_token_due_) {
+      new_token_due_ = false;
+      auto token = make_regular_token(host_.token_key(), remote_, now);
+      if (!token.empty()) {
+        ngtcp2_conn_submit_new_token(conn_, token.data(), token.size());
+      }
+    }
+    if (key_update_pending_) {
+      try_key_update(now);
+    }
+    write_packets(now, sink);
+  }
+  if (close_pending_ && state_ != State::closed) {
+    // A graceful close lingers (at most one PTO) until stream data queued before it has been
+    // sent: pacing may have held it back, and the peer should see it before the close.
+    if (!close_is_error_ && !send_queue_.empty()) {
+      if (close_linger_deadline_ == Timestamp::max()) {
+        close_linger_deadline_ = now + Duration(ngtcp2_conn_get_pto(conn_));
+      }
+      if (now < close_linger_deadline_) {
+        return;
+      }
+    }
+    write_close(now, sink);
+  }
+}
+
+void Connection::write_packets(Timestamp now, PacketSink& sink) {
+  const ngtcp2_tstamp ts = to_ngtcp2(now);
+  const std::size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
+  const std::size_t path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
+  const std::size_t max_packets = std::clamp<std::size_t>(
+      ngtcp2_conn_get_send_quantum(conn_) / max_udp, 1, kMaxPacketsPerWrite);
+  // One transmit buffer per endpoint, not per connection: the sink consumes packets at once.
+  std::vector<std::uint8_t>& tx_buffer = host_.tx_buffer();
+  if (tx_buffer.size() < kMaxPacketsPerWrite * max_udp) {
+    tx_buffer.resize(kMaxPacketsPerWrite * max_udp);
+  }
+  std::uint8_t* const tx = tx_buffer.data();
+  std::size_t pos = 0;
+  std::size_t batch_count = 0;
+  std::size_t segment = 0;
+  std::size_t total = 0;
+  SocketAddress batch_remote;
+  PathInfo batch_path;
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi{};
+
+  const bool duplicate = std::exchange(duplicate_probe_, false);
+  auto flush = [&] {
+    if (pos > 0) {
+      sink.send(batch_remote, {tx, pos}, segment, batch_path);
+      bytes_sent_ += pos;
+      // A server's copy must stay within the anti-amplification limit (RFC 9000 8.1), which
+      // ngtcp2 counts without it: three times what the unvalidated address sent us.
+      if (duplicate && (params_.role == Role::client || handshake_completed_ ||
+                        bytes_sent_ + pos <= 3 * bytes_received_)) {
+        sink.send(batch_remote, {tx, pos}, segment, batch_path);
+        bytes_sent_ += pos;
+        ecn_ect0_sent_ += batch_path.ecn == NGTCP2_ECN_ECT_0 ? batch_count : 0;  // the copies
+      }
+    }
+    pos = 0;
+    batch_count = 0;
+  };
+  // Adds the packet of n bytes at tx + pos to the GSO batch; returns false to stop writing.
+  auto emit_packet = [&](std::size_t n) {
+    ++packets_sent_;
+    ++total;
+    SocketAddress to(ps.path.remote.addr, ps.path.remote.addrlen);
+    if (to.empty()) {
+      to = remote_;
+    } else if (!(to == remote_)) {
+      remote_ = to;  // the peer's address changed (migration or NAT rebinding)
+    }
+    // ngtcp2 marks whole datagrams (pi is per datagram): ECT(0) while it tests the path's ECN
+    // support and once the path is validated.
+    PathInfo from{SocketAddress(ps.path.local.addr, ps.path.local.addrlen),
+                  static_cast<std::uint8_t>(pi.ecn & NGTCP2_ECN_MASK)};
+    ecn_ect0_sent_ += from.ecn == NGTCP2_ECN_ECT_0 ? 1 : 0;
+    if (from.local.empty()) {
+      from.local = local_;
+    } else if (!(from.local == local_)) {
+      local_ = from.local;  // the peer moved to another of our addresses
+    }
+    if (batch_count == 0) {
+      segment = n;
+      batch_remote = to;
+      batch_path = from;
+    } else if (!(to == batch_remote) || !(from.local == batch_path.local) ||
+               from.ecn != batch_path.ecn || n > segment || (segment > path_max && n != segment)) {
+      // This packet cannot join the batch: send the earlier packets, then start a new batch
+      // with this one moved to the front of the buffer.
+      const std::size_t earlier = pos;
+      flush();
+      std::memmove(tx, tx + earlier, n);
+      segment = n;
+      batch_remote = to;
+      batch_path = from;
+    }
+    pos += n;
+    ++batch_count;
+    if (batch_count == max_packets || n < segment) {
+      flush();
+    }
+    return total < max_packets;
+  };
+
+  for (;;) {
+    // Unreliable datagrams go first: they are small and time-sensitive. One that does not fit
+    // what is left of a packet goes into the next, fresh one; only one that fails to fit
+    // kDatagramAttempts packets in a row (ACK frames and control frames take room) is dropped.
+    // Nothing is dropped for want of congestion window: writing stops and resumes later.
+    if (!datagrams_out_.empty() && handshake_completed_) {
+      int accepted = 0;
+      auto& front = datagrams_out_.front();
+      ngtcp2_vec v{front.data(), front.size()};
+      // An empty datagram is a DATAGRAM frame without data: no vector at all, since ngtcp2
+      // asserts that every vector it copies is non-empty.
+      const std::size_t vcnt = front.empty() ? 0 : 1;
+      PaddingScope padding(tx + pos + max_udp, may_pad_short_packets());
+      const ngtcp2_ssize n = ngtcp2_conn_writev_datagram(conn_, &ps.path, &pi, tx + pos, max_udp,
+                                                         &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
+                                                         next_datagram_id_, &v, vcnt, ts);
+      if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
+        datagrams_out_.pop_front();  // the peer cannot take it
+        ++datagrams_dropped_;
+        datagram_attempts_ = 0;
+        continue;
+      }
+      if (accepted != 0) {
+        datagrams_out_.pop_front();
+        ++next_datagram_id_;
+        datagram_attempts_ = 0;
+      } else if (n > 0 && ++datagram_attempts_ >= kDatagramAttempts) {
+        datagrams_out_.pop_front();
+        ++datagrams_dropped_;
+        datagram_attempts_ = 0;
+      }
+      if (n == NGTCP2_ERR_WRITE_MORE) {
+        continue;  // the packet has room left: fill it
+      }
+      if (n < 0) {
+        fail_with_liberr(static_cast<int>(n));
+        return;
+      }
+      if (n == 0 && accepted == 0 && !datagrams_out_.empty() &&
+          datagrams_out_.front().size() + kDatagramOverhead > path_max) {
+        datagrams_out_.pop_front();  // the path shrank under it: it can never fit
+        ++datagrams_dropped_;
+        datagram_attempts_ = 0;
+        continue;
+      }
+      if (n == 0 || !emit_packet(static_cast<std::size_t>(n) + padding.added())) {
+        break;  // congestion window, pacing or the batch limit: later
+      }
+      continue;
+    }
+
+    StreamState* s = nullptr;
+    while (!send_queue_.empty()) {
+      s = find_stream(send_queue_.front());
+      if (s != nullptr && s->queued && !s->send_closed && !s->blocked && has_pending_send(*s)) {
+        break;
+      }
+      if (s != nullptr) {
+        s->queued = false;
+      }
+      send_queue_.pop_front();
+      s = nullptr;
+    }
+    std::array<ngtcp2_vec, 16> vec{};
+    std::size_t vcnt = 0;
+    std::int64_t sid = -1;
+    std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+    bool with_fin = false;
+    if (s != nullptr) {
+      const bool has_data = s->sent < s->send.end_offset();
+      if (has_data && ngtcp2_conn_get_max_data_left(conn_) == 0) {
+        s = nullptr;  // connection-level flow control: only control frames this round
+      } else {
+        sid = s->id;
+        vcnt = s->send.peek(s->sent, vec);
+        std::uint64_t covered = 0;
+        for (std::size_t i = 0; i < vcnt; ++i) {
+          covered += vec[i].len;
+        }
+        if (s->fin_requested && s->sent + covered == s->send.end_offset()) {
+          flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+          with_fin = true;
+        }
+      }
+    }
+    ngtcp2_ssize ndatalen = -1;
+    // Padding may lengthen a short packet sealed by this call (short_packet_padding.hpp); the
+    // buffer ngtcp2 gets ends where the padding must, too.
+    PaddingScope padding(tx + pos + max_udp, may_pad_short_packets());
+    const ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, tx + pos, max_udp,
+                                                     &ndatalen, flags, sid, vec.data(), vcnt, ts);
+    if (n < 0) {
+      switch (n) {
+        case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+          s->blocked = true;
+          s->queued = false;
+          send_queue_.pop_front();
+          continue;
+        case NGTCP2_ERR_STREAM_SHUT_WR:
+        case NGTCP2_ERR_STREAM_NOT_FOUND:
+          // Not reset by us: the peer sent STOP_SENDING (ngtcp2 answered with RESET_STREAM).
+          if (!s->reset_locally) {
+            s->stopped_by_peer = true;
+            emit(ConnectionEvent::Type::stream_writable, s->id);
+          }
+          s->send_closed = true;
+          s->queued = false;
+          send_queue_.pop_front();
+          continue;
+        case NGTCP2_ERR_WRITE_MORE:
+          advance_stream(*s, static_cast<std::size_t>(ndatalen), with_fin);
+          continue;
+        default:
+          fail_with_liberr(static_cast<int>(n));
+          return;
+      }
+    }
+    if (s != nullptr && ndatalen >= 0) {
+      advance_stream(*s, static_cast<std::size_t>(ndatalen), with_fin);
+      if (s->queued && !send_queue_.empty() && send_queue_.front() == s->id) {
+        // Round robin: a stream that filled a packet goes to the back of the queue.
+        send_queue_.pop_front();
+        send_queue_.push_back(s->id);
+      }
+    }
+    if (n == 0) {
+      break;
+    }
+    if (!emit_packet(static_cast<std::size_t>(n) + padding.added())) {
+      break;
+    }
+  }
+  flush();
+  // ngtcp2 0.12 paces with the 333 ms initial RTT until it has a sample, which holds a client's
+  // Finished and first data back by ~22 ms after its 1200-byte Initial (fixed upstream in 0.14,
+  // "Use 1ms as initial srtt when calculating pacing rate"). No pacing before the first sample.
+  ngtcp2_conn_stat stat{};
+  ngtcp2_conn_get_conn_stat(conn_, &stat);
+  if (stat.first_rtt_sample_ts != UINT64_MAX) {
+    ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+  }
+}
+
+}  // namespace quicreuse::core
