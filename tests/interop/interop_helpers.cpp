@@ -70,7 +70,10 @@ asio::ip::udp::endpoint parse_endpoint(const std::string& text) {
 
 // Writes a key and a self-signed certificate for localhost with certtool; returns their paths.
 std::pair<std::string, std::string> make_cert_files() {
-  const auto dir = std::filesystem::temp_directory_path() / "quicreuse-interop-cert";
+  // One directory per test process: ctest runs interop tests in parallel, and a shared one let a
+  // process rewrite the key and certificate while another's peer was loading them.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("quicreuse-interop-cert-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string key = (dir / "key.pem").string();
   const std::string cert = (dir / "cert.pem").string();
