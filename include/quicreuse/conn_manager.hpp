@@ -34,7 +34,7 @@ class MetricsRegistry;
 
 namespace detail {
 struct ManagerState;
-class RefcountedTransport;
+class TransportRef;
 }  // namespace detail
 
 // WindowIncreaseRequest names the connection whose flow-control window would grow.
@@ -91,34 +91,41 @@ ConnManagerOption transport_config(TransportConfig config);
 
 // TransportLease is a counted reference to the socket a dial would use (the seed's
 // RefCountedQUICTransport as handed out by TransportForDial): hole punching writes raw
-// datagrams from it. The reference is released by release() or the destructor.
+// datagrams from it. It holds exactly one reference while non-empty: moving hands it over (the
+// source becomes empty), and release() or the destructor drops it, so a lease can neither leak
+// its reference nor drop it twice. Made by ConnManager::transport_for_dial; confined to the
+// manager's executor, like the manager.
 class TransportLease {
  public:
-  TransportLease() = default;
-  TransportLease(std::shared_ptr<detail::ManagerState> manager,
-                 std::shared_ptr<detail::RefcountedTransport> transport, Endpoint* endpoint);
+  // An empty lease (holds nothing; write_to fails with errc::endpoint_closed).
+  TransportLease() noexcept;
   TransportLease(const TransportLease&) = delete;
   TransportLease& operator=(const TransportLease&) = delete;
   TransportLease(TransportLease&& other) noexcept;
+  // Drops this lease's reference, then takes other's.
   TransportLease& operator=(TransportLease&& other) noexcept;
   ~TransportLease();
 
+  // Returns the leased socket's bound address (empty lease: the default endpoint).
   [[nodiscard]] asio::ip::udp::endpoint local_endpoint() const;
-  // Sends a raw datagram from the leased socket. Errors: errc::endpoint_closed.
+  // Sends a raw datagram from the leased socket. Errors: errc::endpoint_closed (empty lease or
+  // closed socket), the socket's error.
   Result<std::size_t> write_to(std::span<const std::uint8_t> datagram,
                                const asio::ip::udp::endpoint& remote);
-  // Returns the endpoint (to dial or listen on it directly); valid while the lease is held.
-  [[nodiscard]] Endpoint& endpoint() const { return *endpoint_; }
-  // Returns the socket's current reference count (tests, diagnostics).
+  // Returns the endpoint (to dial or listen on it directly); valid while the lease is held. The
+  // lease must not be empty.
+  [[nodiscard]] Endpoint& endpoint() const;
+  // Returns the socket's current reference count (tests, diagnostics); 0 for an empty lease.
   [[nodiscard]] int ref_count() const;
-  // Releases the reference now. Idempotent.
+  // Drops the reference now; the lease becomes empty. Idempotent.
   void release();
-  [[nodiscard]] explicit operator bool() const noexcept { return transport_ != nullptr; }
+  // True while the lease holds its reference.
+  [[nodiscard]] explicit operator bool() const noexcept;
 
  private:
-  std::shared_ptr<detail::ManagerState> manager_;
-  std::shared_ptr<detail::RefcountedTransport> transport_;
-  Endpoint* endpoint_ = nullptr;
+  friend class ConnManager;
+  explicit TransportLease(std::unique_ptr<detail::TransportRef> ref) noexcept;
+  std::unique_ptr<detail::TransportRef> ref_;
 };
 
 // DoneSignal fires once when the manager is finished with a lent endpoint.

@@ -1,5 +1,8 @@
 // ConnManager: listen, dial, leases, lending, garbage collection. Port of
 // quicreuse/connmgr.go (with the decisions of spec section D).
+#include "reuse/address_key.hpp"
+#include "reuse/last_error.hpp"
+#include "reuse/manager_metrics.hpp"
 #include "reuse/manager_state.hpp"
 
 #include <quicreuse/conn_manager.hpp>
@@ -58,10 +61,6 @@ std::string address_key(const asio::ip::udp::endpoint& address) {
   return out.str();
 }
 
-const std::shared_ptr<Endpoint>& endpoint_of(const RefcountedTransport& transport) {
-  return static_cast<const ManagedEndpoint&>(*transport.transport()).endpoint();
-}
-
 ManagerState::~ManagerState() {
   if (config.registry && metrics_collector != 0) {
     config.registry->remove_collector(metrics_collector);
@@ -69,7 +68,6 @@ ManagerState::~ManagerState() {
 }
 
 Result<void> ManagerState::ensure_open() {
-  const std::lock_guard lock(mutex);
   if (closed) {
     return fail_with(errc::endpoint_closed, "the connection manager is closed");
   }
@@ -103,54 +101,92 @@ EndpointConfig ManagerState::endpoint_config() {
 
 bool ManagerState::verify_source_address(const asio::ip::udp::endpoint& remote,
                                          core::Timestamp at) {
-  {
-    const std::lock_guard lock(limiter_mutex);
-    if (!limiter.try_take(at)) {
-      return true;  // over 1000 unverified new connections/s: force a Retry (spec 5.3)
-    }
+  if (!limiter.try_take(at)) {
+    return true;  // over 1000 unverified new connections/s: force a Retry (spec 5.3)
   }
   return config.verify_source_address ? config.verify_source_address(remote) : false;
 }
 
-Result<std::shared_ptr<PooledTransport>> ManagerState::bind(std::string_view network,
-                                                            const asio::ip::udp::endpoint& local) {
+Result<BoundSocket> ManagerState::bind(std::string_view network,
+                                       const asio::ip::udp::endpoint& local) {
   auto socket = config.listen_udp ? config.listen_udp(network, local)
                                   : default_listen_udp(executor, network, local);
   if (!socket) {
     std::string what = socket.error().message();
     return fail_with(socket.error(), "cannot bind " + address_key(local) + ": " + what);
   }
+  // Everything the endpoint calls back (TLS hooks, on_ready, on_close) touches the manager.
+  assert(socket->get_executor() == executor && "listen_udp must use the manager's executor");
   auto endpoint = Endpoint::adopt(std::move(*socket), endpoint_config());
   if (!endpoint) {
     return fail_with(endpoint.error(), "cannot use the socket for " + address_key(local));
   }
-  return std::make_shared<ManagedEndpoint>(std::make_shared<Endpoint>(std::move(*endpoint)), false);
+  auto shared = std::make_shared<Endpoint>(std::move(*endpoint));
+  const asio::ip::udp::endpoint bound = shared->local_endpoint();
+  return BoundSocket{std::move(shared), bound, {}};
 }
 
-void ManagerState::release(const std::shared_ptr<RefcountedTransport>& transport) {
-  transport->decrease_count(std::chrono::steady_clock::now());
-  if (!config.reuse && transport->ref_count() <= 0) {
-    transport->close();  // D8: a single-owner endpoint's socket closes with it
-    const std::lock_guard lock(mutex);
-    std::erase_if(single_owner, [&](const std::weak_ptr<RefcountedTransport>& w) {
-      auto tr = w.lock();
-      return !tr || tr == transport;  // its last user is gone: forget it
-    });
+Result<TransportRef> ManagerState::bind_single_owner(std::string_view network,
+                                                     const asio::ip::udp::endpoint& local) {
+  auto socket = bind(network, local);
+  if (!socket) {
+    return fail(socket.error());
   }
+  auto transport = std::make_shared<RefcountedTransport>(std::move(*socket));
+  // D8: a single-owner socket closes with its last user, and leaves the list. The closure
+  // belongs to the transport, so the raw pointer is valid whenever it runs.
+  transport->on_unused([weak = weak_from_this(), raw = transport.get()] {
+    raw->close();
+    if (auto self = weak.lock()) {
+      std::erase_if(self->single_owner, [raw](const std::weak_ptr<RefcountedTransport>& w) {
+        auto tr = w.lock();
+        return !tr || tr.get() == raw;
+      });
+    }
+  });
+  single_owner.push_back(transport);
+  return TransportRef(std::move(transport));
+}
+
+Result<std::shared_ptr<QuicListener>> ManagerState::start_listener(
+    std::string_view network, const asio::ip::udp::endpoint& local,
+    const std::vector<CipherSuite>& cipher_suites) {
+  Result<TransportRef> transport = config.reuse ? reuse_for(network)->transport_for_listen(local)
+                                                : bind_single_owner(network, local);
+  if (!transport) {
+    return fail_with(transport.error(),
+                     "cannot listen on " + address_key(local) + ": " + transport.error().message());
+  }
+  auto listener = std::make_shared<QuicListener>();
+  listener->address = (*transport)->local_endpoint();
+  listener->transport = std::move(*transport);
+  listener->key = address_key(listener->address);
+  auto multiaddr = to_quic_multiaddr(listener->address);
+  if (!multiaddr) {
+    return fail_with(multiaddr.error(), "cannot describe " + listener->key);
+  }
+  listener->multiaddr = *multiaddr;
+  listener->cipher_suites = cipher_suites;
+  listener->on_stopped = [weak = weak_from_this(), raw = listener.get()](bool endpoint_gone) {
+    if (auto self = weak.lock()) {
+      self->listener_stopped(*raw, endpoint_gone);
+    }
+  };
+  if (auto started = listener->start(); !started) {
+    return fail(started.error());  // the reference goes with the listener (the seed leaks it)
+  }
+  return listener;
 }
 
 void ManagerState::listener_closed(const QuicListener& listener) {
   std::shared_ptr<QuicListener> doomed;
-  {
-    const std::lock_guard lock(mutex);
-    auto it = listeners.find(listener.key);
-    if (it == listeners.end() || it->second.listener.get() != &listener) {
-      return;  // already deregistered (stopped, or the manager closed); maybe replaced since
-    }
-    if (--it->second.refcount <= 0) {
-      doomed = it->second.listener;
-      listeners.erase(it);
-    }
+  auto it = listeners.find(listener.key);
+  if (it == listeners.end() || it->second.listener.get() != &listener) {
+    return;  // already deregistered (stopped, or the manager closed); maybe replaced since
+  }
+  if (--it->second.refcount <= 0) {
+    doomed = it->second.listener;
+    listeners.erase(it);
   }
   if (doomed) {
     doomed->close();  // the last protocol on this address: release the socket
@@ -158,19 +194,24 @@ void ManagerState::listener_closed(const QuicListener& listener) {
 }
 
 void ManagerState::listener_stopped(const QuicListener& listener, bool endpoint_gone) {
-  {
-    const std::lock_guard lock(mutex);
-    auto it = listeners.find(listener.key);
-    if (it != listeners.end() && it->second.listener.get() == &listener) {
-      listeners.erase(it);
-    }
+  auto it = listeners.find(listener.key);
+  if (it != listeners.end() && it->second.listener.get() == &listener) {
+    listeners.erase(it);
   }
-  release(listener.transport);
   if (endpoint_gone) {
+    const auto& transport = listener.transport.transport();
     if (Reuse* reuse = reuse_for(listener.address.address().is_v4() ? "udp4" : "udp6")) {
-      reuse->forget(listener.transport);
+      reuse->forget(transport);
     }
-    listener.transport->close();  // a lent endpoint: the done signal; ours: already closed
+    transport->close();  // a lent endpoint: the done signal; ours: already closed
+  }
+}
+
+void ManagerState::collect_garbage() {
+  if (reuse4) {
+    const auto now = std::chrono::steady_clock::now();
+    reuse4->collect_garbage(now, config.max_unused);
+    reuse6->collect_garbage(now, config.max_unused);
   }
 }
 
@@ -184,30 +225,25 @@ void ManagerState::schedule_gc() {
     if (ec || !self || self->closed) {
       return;
     }
-    const auto now = std::chrono::steady_clock::now();
-    self->reuse4->collect_garbage(now, self->config.max_unused);
-    self->reuse6->collect_garbage(now, self->config.max_unused);
+    self->collect_garbage();
     self->schedule_gc();
   });
 }
 
 void ManagerState::close() {
-  std::vector<std::shared_ptr<RefcountedTransport>> owned;
-  std::map<std::string, ListenerEntry> table;
-  {
-    const std::lock_guard lock(mutex);
-    if (closed) {
-      return;  // D5
-    }
-    closed = true;
-    for (auto& weak : single_owner) {
-      if (auto tr = weak.lock()) {
-        owned.push_back(tr);
-      }
-    }
-    single_owner.clear();
-    table.swap(listeners);
+  if (closed) {
+    return;  // D5
   }
+  closed = true;
+  std::vector<std::shared_ptr<RefcountedTransport>> owned;
+  for (auto& weak : single_owner) {
+    if (auto tr = weak.lock()) {
+      owned.push_back(tr);
+    }
+  }
+  single_owner.clear();
+  std::map<std::string, ListenerEntry> table;
+  table.swap(listeners);
   if (gc_timer) {
     gc_timer->expires_at(asio::steady_timer::time_point::min());  // cancels; nothing scheduled
   }
@@ -324,8 +360,7 @@ Result<std::shared_ptr<ConnManager>> ConnManager::create(
   if (state->config.reuse) {
     auto weak = std::weak_ptr<detail::ManagerState>(state);
     auto listen = [weak](std::string_view network) {
-      return [weak, network](const asio::ip::udp::endpoint& local)
-                 -> Result<std::shared_ptr<detail::PooledTransport>> {
+      return [weak, network](const asio::ip::udp::endpoint& local) -> Result<detail::BoundSocket> {
         auto s = weak.lock();
         if (!s) {
           return fail(errc::endpoint_closed);
@@ -354,6 +389,7 @@ Result<std::shared_ptr<ConnManager>> ConnManager::create(
     state->metrics_collector = state->config.registry->add_collector(
         [weak = std::weak_ptr<detail::ManagerState>(state)](MetricsWriter& writer) {
           if (auto s = weak.lock()) {
+            s->assert_confined();  // scrapes read the manager's state
             detail::collect_manager_metrics(*s, writer);
           }
         });
@@ -380,6 +416,7 @@ Result<std::unique_ptr<Listener>> ConnManager::listen_quic_and_associate(
     const Association& association, const Multiaddr& address, const TlsServerConfig& tls,
     const AllowWindowIncrease& allow) {
   auto& s = *state_;
+  s.assert_confined();
   std::string why;
   auto listen_address = to_listen_address(address, &why);
   if (!listen_address) {
@@ -389,60 +426,36 @@ Result<std::unique_ptr<Listener>> ConnManager::listen_quic_and_associate(
   if (s.config.reuse && s.reuse_for(network) == nullptr) {
     return detail::fail_with(errc::invalid_argument, "invalid network: " + network);
   }
-  std::unique_lock lock(s.mutex);
-  if (s.closed) {
-    return detail::fail_with(errc::endpoint_closed, "the connection manager is closed");
+  if (auto open = s.ensure_open(); !open) {
+    return fail(open.error());
   }
   std::string key = detail::address_key(listen_address->endpoint);
-  auto entry = s.listeners.find(key);
-  std::shared_ptr<detail::QuicListener> created;
   std::shared_ptr<detail::QuicListener> listener;
-  if (entry != s.listeners.end()) {
+  bool created = false;
+  if (auto entry = s.listeners.find(key); entry != s.listeners.end()) {
     listener = entry->second.listener;
   } else {
-    Result<std::shared_ptr<detail::RefcountedTransport>> transport = fail(errc::invalid_argument);
-    if (s.config.reuse) {
-      transport = s.reuse_for(network)->transport_for_listen(listen_address->endpoint);
-    } else {
-      auto bound = s.bind(network, listen_address->endpoint);
-      if (bound) {
-        auto tr = std::make_shared<detail::RefcountedTransport>(std::move(*bound));
-        tr->increase_count();
-        s.single_owner.push_back(tr);
-        transport = tr;
-      } else {
-        transport = fail(bound.error());
-      }
-    }
-    if (!transport) {
-      return detail::fail_with(transport.error(),
-                               "cannot listen on " + key + ": " + transport.error().message());
-    }
-    created = std::make_shared<detail::QuicListener>();
-    created->manager = state_;
-    created->transport = *transport;
-    created->endpoint = detail::endpoint_of(**transport);
-    created->address = (*transport)->local_endpoint();
-    created->key = detail::address_key(created->address);
-    auto multiaddr = to_quic_multiaddr(created->address);
-    if (!multiaddr) {
-      s.release(*transport);
-      return detail::fail_with(multiaddr.error(), "cannot describe " + created->key);
-    }
-    created->multiaddr = *multiaddr;
-    created->cipher_suites = tls.cipher_suites;
-    if (auto started = created->start(); !started) {
-      s.release(*transport);  // (the seed leaks this reference)
+    auto started = s.start_listener(network, listen_address->endpoint, tls.cipher_suites);
+    if (!started) {
       return fail(started.error());
     }
-    listener = created;
-    key = created->key;  // port-0 listens are keyed by the real port
+    listener = std::move(*started);
+    created = true;
+    key = listener->key;  // port-0 listens are keyed by the real port
   }
-  auto sub = listener->add(association, tls, allow, s.next_listener_id++);
+  // Go's onRemove: the sub-listener tells the manager when it goes, by closure.
+  auto on_remove = [weak = std::weak_ptr<detail::ManagerState>(state_),
+                    shared = std::weak_ptr<detail::QuicListener>(listener)] {
+    auto manager = weak.lock();
+    auto ql = shared.lock();
+    if (manager && ql) {
+      manager->listener_closed(*ql);
+    }
+  };
+  auto sub = listener->add(association, tls, allow, s.next_listener_id++, std::move(on_remove));
   if (!sub) {
     if (created) {
-      lock.unlock();
-      created->close();
+      listener->close();
     }
     return fail(sub.error());
   }
@@ -469,14 +482,12 @@ std::shared_ptr<MetricsRegistry> ConnManager::metrics() const {
 }
 
 void ConnManager::collect_garbage() {
-  if (state_->reuse4) {
-    const auto now = std::chrono::steady_clock::now();
-    state_->reuse4->collect_garbage(now, state_->config.max_unused);
-    state_->reuse6->collect_garbage(now, state_->config.max_unused);
-  }
+  state_->assert_confined();
+  state_->collect_garbage();
 }
 
 void ConnManager::close() {
+  state_->assert_confined();
   state_->close();
 }
 

@@ -1,4 +1,6 @@
 // ConnManager dials and dial leases. Port of connmgr.go: DialQUIC, TransportForDial.
+#include "reuse/address_key.hpp"
+#include "reuse/last_error.hpp"
 #include "reuse/manager_state.hpp"
 #include "reuse/resolve.hpp"
 
@@ -7,11 +9,11 @@
 namespace quicreuse {
 namespace {
 
-// Returns a counted transport for a dial to remote (reuse on: the reuse algorithm; off: a fresh
-// wildcard socket of the family, single owner).
-Result<std::shared_ptr<detail::RefcountedTransport>> transport_for(
-    detail::ManagerState& s, const Association& association, std::string_view network,
-    const asio::ip::udp::endpoint& remote) {
+// Returns a reference on the transport for a dial to remote (reuse on: the reuse algorithm;
+// off: a fresh wildcard socket of the family, single owner).
+Result<detail::TransportRef> transport_for(detail::ManagerState& s, const Association& association,
+                                           std::string_view network,
+                                           const asio::ip::udp::endpoint& remote) {
   if (auto open = s.ensure_open(); !open) {
     return fail(open.error());
   }
@@ -27,26 +29,11 @@ Result<std::shared_ptr<detail::RefcountedTransport>> transport_for(
     }
     return tr;
   }
-  asio::ip::udp::endpoint any;
-  if (network == "udp4") {
-    any = asio::ip::udp::endpoint(asio::ip::address_v4::any(), 0);
-  } else if (network == "udp6") {
-    any = asio::ip::udp::endpoint(asio::ip::address_v6::any(), 0);
-  } else {
-    any = asio::ip::udp::endpoint(remote.address().is_v4()
-                                      ? asio::ip::address(asio::ip::address_v4::any())
-                                      : asio::ip::address(asio::ip::address_v6::any()),
-                                  0);
-  }
-  auto bound = s.bind(network, any);
-  if (!bound) {
-    return fail(bound.error());
-  }
-  auto tr = std::make_shared<detail::RefcountedTransport>(std::move(*bound));
-  tr->increase_count();
-  const std::lock_guard lock(s.mutex);
-  s.single_owner.push_back(tr);
-  return tr;
+  const bool v4 = network == "udp4" || (network != "udp6" && remote.address().is_v4());
+  const asio::ip::udp::endpoint any(v4 ? asio::ip::address(asio::ip::address_v4::any())
+                                       : asio::ip::address(asio::ip::address_v6::any()),
+                                    0);
+  return s.bind_single_owner(network, any);
 }
 
 }  // namespace
@@ -56,6 +43,7 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
                                                            Association association) {
   // Holding the state keeps the manager's pools alive for the whole dial.
   const std::shared_ptr<detail::ManagerState> s = state_;
+  s->assert_confined();
   std::string why;
   // A DNS host is checked with a placeholder IP, then looked up without blocking the executor.
   const auto dns = detail::dns_dial_target(address);
@@ -79,8 +67,9 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
   if (!transport) {
     co_return fail(transport.error());
   }
-  const std::shared_ptr<detail::RefcountedTransport> tr = *transport;
-  const std::shared_ptr<Endpoint> endpoint = detail::endpoint_of(*tr);
+  // The dial's reference on its socket, held by the connection once there is one.
+  detail::TransportRef ref = std::move(*transport);
+  const std::shared_ptr<Endpoint> endpoint = ref->endpoint();
   DialOptions dial_options;
   if (allow) {
     // Asked with the negotiated ALPN (window growth only happens once the handshake chose it).
@@ -91,17 +80,12 @@ asio::awaitable<Result<Connection>> ConnManager::dial_quic(Multiaddr address, Tl
   }
   auto conn = co_await endpoint->dial(remote, std::move(tls), std::move(dial_options));
   if (!conn) {
-    s->release(tr);
     co_return detail::fail_with(conn.error(), "dial to " + detail::address_key(remote) +
                                                   " failed: " + conn.error().message());
   }
   // D2: the dial's reference goes when the connection ends (the seed keeps it forever, so its
   // dial sockets are never collected).
-  conn->on_close([weak = std::weak_ptr<detail::ManagerState>(s), tr](const CloseInfo&) {
-    if (auto manager = weak.lock()) {
-      manager->release(tr);
-    }
-  });
+  conn->on_close([ref = std::move(ref)](const CloseInfo&) mutable { ref.reset(); });
   co_return std::move(*conn);
 }
 
@@ -113,64 +97,50 @@ Result<TransportLease> ConnManager::transport_for_dial(std::string_view network,
 Result<TransportLease> ConnManager::transport_with_association_for_dial(
     const Association& association, std::string_view network,
     const asio::ip::udp::endpoint& remote) {
-  auto tr = transport_for(*state_, association, network, remote);
-  if (!tr) {
-    return fail(tr.error());
+  state_->assert_confined();
+  auto ref = transport_for(*state_, association, network, remote);
+  if (!ref) {
+    return fail(ref.error());
   }
-  Endpoint* endpoint = detail::endpoint_of(**tr).get();
-  return TransportLease(state_, std::move(*tr), endpoint);
+  return TransportLease(std::make_unique<detail::TransportRef>(std::move(*ref)));
 }
 
 // ---------------------------------------------------------------------------------------------
 // TransportLease
 
-TransportLease::TransportLease(std::shared_ptr<detail::ManagerState> manager,
-                               std::shared_ptr<detail::RefcountedTransport> transport,
-                               Endpoint* endpoint)
-    : manager_(std::move(manager)), transport_(std::move(transport)), endpoint_(endpoint) {}
-
-TransportLease::TransportLease(TransportLease&& other) noexcept
-    : manager_(std::move(other.manager_)),
-      transport_(std::move(other.transport_)),
-      endpoint_(std::exchange(other.endpoint_, nullptr)) {}
-
-TransportLease& TransportLease::operator=(TransportLease&& other) noexcept {
-  if (this != &other) {
-    release();
-    manager_ = std::move(other.manager_);
-    transport_ = std::move(other.transport_);
-    endpoint_ = std::exchange(other.endpoint_, nullptr);
-  }
-  return *this;
-}
-
-TransportLease::~TransportLease() {
-  release();
-}
+TransportLease::TransportLease() noexcept = default;
+TransportLease::TransportLease(std::unique_ptr<detail::TransportRef> ref) noexcept
+    : ref_(std::move(ref)) {}
+TransportLease::TransportLease(TransportLease&& other) noexcept = default;
+TransportLease& TransportLease::operator=(TransportLease&& other) noexcept = default;
+TransportLease::~TransportLease() = default;
 
 asio::ip::udp::endpoint TransportLease::local_endpoint() const {
-  return transport_ ? transport_->local_endpoint() : asio::ip::udp::endpoint{};
+  return ref_ ? (*ref_)->local_endpoint() : asio::ip::udp::endpoint{};
 }
 
 Result<std::size_t> TransportLease::write_to(std::span<const std::uint8_t> datagram,
                                              const asio::ip::udp::endpoint& remote) {
-  if (!transport_ || endpoint_ == nullptr) {
+  if (!ref_) {
     return fail(errc::endpoint_closed);
   }
-  return endpoint_->write_to(datagram, remote);
+  return (*ref_)->endpoint()->write_to(datagram, remote);
+}
+
+Endpoint& TransportLease::endpoint() const {
+  return *(*ref_)->endpoint();
 }
 
 int TransportLease::ref_count() const {
-  return transport_ ? transport_->ref_count() : 0;
+  return ref_ ? (*ref_)->ref_count() : 0;
 }
 
 void TransportLease::release() {
-  if (transport_) {
-    manager_->release(transport_);
-    transport_.reset();
-    manager_.reset();
-    endpoint_ = nullptr;
-  }
+  ref_.reset();
+}
+
+TransportLease::operator bool() const noexcept {
+  return ref_ != nullptr;
 }
 
 }  // namespace quicreuse

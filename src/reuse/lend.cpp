@@ -1,4 +1,6 @@
 // Lending application endpoints to the manager. Port of connmgr.go: LendTransport.
+#include "reuse/address_key.hpp"
+#include "reuse/last_error.hpp"
 #include "reuse/manager_state.hpp"
 
 #include <quicreuse/conn_manager.hpp>
@@ -8,6 +10,9 @@
 namespace quicreuse {
 
 struct DoneSignal::State {
+  // The one lock the reuse layer keeps: the manager fires the signal on its executor, while the
+  // application that lent the endpoint may ask fired() or add callbacks from its own thread (the
+  // endpoint's owner need not live on the manager's executor).
   std::mutex mutex;
   bool fired = false;
   std::vector<std::function<void()>> callbacks;
@@ -32,6 +37,7 @@ void DoneSignal::on_fired(std::function<void()> callback) {
 Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
                                                std::shared_ptr<Endpoint> endpoint) {
   auto& s = *state_;
+  s.assert_confined();
   if (auto open = s.ensure_open(); !open) {
     return fail(open.error());
   }
@@ -65,8 +71,12 @@ Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
       cb();
     }
   };
+  // The manager's listeners and dials will run on the endpoint's executor.
+  assert(endpoint->get_executor() == s.executor &&
+         "a lent endpoint must use the manager's executor");
   auto transport = std::make_shared<detail::RefcountedTransport>(
-      std::make_shared<detail::ManagedEndpoint>(std::move(endpoint), true), std::move(fire));
+      detail::BoundSocket{std::move(endpoint), local, {}}, detail::ReuseClock::now,
+      std::move(fire));
   if (auto added = reuse->add_transport(transport); !added) {
     return detail::fail_with(
         added.error(), local.address().is_unspecified()

@@ -1,4 +1,7 @@
 // The ConnManager's metrics (decision D11), collected from its endpoints at scrape time.
+#include "reuse/manager_metrics.hpp"
+
+#include "reuse/address_key.hpp"
 #include "reuse/manager_state.hpp"
 
 #include <quicreuse/metrics.hpp>
@@ -95,19 +98,16 @@ void collect_manager_metrics(ManagerState& s, MetricsWriter& w) {
       transports.push_back(t);
     }
   }
-  {
-    const std::lock_guard lock(s.mutex);
-    for (auto& weak : s.single_owner) {
-      if (auto t = weak.lock()) {
-        transports.push_back(t);
-      }
+  for (auto& weak : s.single_owner) {
+    if (auto t = weak.lock()) {
+      transports.push_back(t);
     }
-    w.gauge("quicreuse_quic_listeners", "bound addresses with a QUIC listener", {},
-            static_cast<double>(s.listeners.size()));
   }
+  w.gauge("quicreuse_quic_listeners", "bound addresses with a QUIC listener", {},
+          static_cast<double>(s.listeners.size()));
   std::set<const Endpoint*> seen;
   for (const auto& t : transports) {
-    const auto& endpoint = endpoint_of(*t);
+    const auto& endpoint = t->endpoint();
     if (endpoint && seen.insert(endpoint.get()).second) {
       add_endpoint(w, endpoint->stats());
     }

@@ -1,5 +1,8 @@
 // The shared non-QUIC packet conn. Port of quicreuse/nonquic_packetconn.go (decisions D4, D5).
+#include "reuse/address_key.hpp"
+#include "reuse/last_error.hpp"
 #include "reuse/manager_state.hpp"
+#include "reuse/non_quic_conn_state.hpp"
 
 #include <quicreuse/non_quic_packet_conn.hpp>
 
@@ -10,16 +13,10 @@ namespace quicreuse {
 Result<std::unique_ptr<NonQuicPacketConn>> ConnManager::shared_non_quic_packet_conn(
     std::string_view /*network: ignored, as in the seed*/, const asio::ip::udp::endpoint& local) {
   auto& s = *state_;
+  s.assert_confined();
   const std::string key = detail::address_key(local);
-  std::shared_ptr<detail::QuicListener> listener;
-  {
-    const std::lock_guard lock(s.mutex);
-    auto it = s.listeners.find(key);
-    if (it != s.listeners.end()) {
-      listener = it->second.listener;
-    }
-  }
-  if (!listener) {
+  auto it = s.listeners.find(key);
+  if (it == s.listeners.end()) {
     return detail::fail_with(errc::not_listening, "no QUIC listener found for " + key +
                                                       ", the QUIC listener should start first");
   }
@@ -27,12 +24,11 @@ Result<std::unique_ptr<NonQuicPacketConn>> ConnManager::shared_non_quic_packet_c
     return detail::fail_with(errc::invalid_argument,
                              "cannot share the socket: DisableReuseport should not be set");
   }
-  listener->transport->increase_count();
+  const auto& listener = *it->second.listener;
   auto state = std::make_shared<detail::NonQuicConnState>();
-  state->manager = state_;
-  state->transport = listener->transport;
-  state->endpoint = listener->endpoint;
-  state->executor = listener->endpoint->get_executor();
+  state->transport = listener.transport;  // the view's own reference
+  state->endpoint = listener.transport->endpoint();
+  state->executor = state->endpoint->get_executor();
   return std::make_unique<NonQuicPacketConn>(std::move(state));
 }
 
@@ -49,6 +45,7 @@ asio::any_io_executor NonQuicPacketConn::executor() const {
 
 void NonQuicPacketConn::start_read(const std::shared_ptr<detail::NonQuicConnState>& s,
                                    asio::mutable_buffer b, detail::PacketCompletion c) {
+  QUICREUSE_ASSERT_CONFINED(s->executor);
   if (s->closed) {
     c.complete(make_error_code(errc::connection_closed), 0, {});
     return;
@@ -95,7 +92,7 @@ Result<std::size_t> NonQuicPacketConn::write_to(std::span<const std::uint8_t> da
 }
 
 asio::ip::udp::endpoint NonQuicPacketConn::local_endpoint() const {
-  return state_->transport->local_endpoint();
+  return state_->endpoint->local_endpoint();
 }
 
 void NonQuicPacketConn::set_read_deadline(
@@ -112,6 +109,7 @@ void NonQuicPacketConn::set_write_deadline(
 
 void NonQuicPacketConn::close() {
   auto& s = *state_;
+  QUICREUSE_ASSERT_CONFINED(s.executor);
   if (s.closed) {
     return;  // D5: the seed released the socket again on every call
   }
@@ -120,9 +118,7 @@ void NonQuicPacketConn::close() {
   for (auto& [id, read] : pending) {
     read->cancel.emit(asio::cancellation_type::total);
   }
-  if (auto manager = s.manager.lock()) {
-    manager->release(s.transport);
-  }
+  s.transport.reset();
 }
 
 }  // namespace quicreuse

@@ -3,17 +3,18 @@
 namespace quicreuse::detail {
 
 Reuse::Reuse(Family family, ListenUdp listen_udp, SelectorFactory selector_factory,
-             std::uint64_t seed)
+             std::uint64_t seed, ReuseNow now)
     : family_(family),
       listen_udp_(std::move(listen_udp)),
       selector_factory_(std::move(selector_factory)),
+      now_(std::move(now)),
       random_(seed) {}
 
 Reuse::~Reuse() {
   close();
 }
 
-void Reuse::refresh_routes_locked() {
+void Reuse::refresh_routes() {
   // Decision D6: a selector that cannot be built means "no affinity", never a crash.
   routes_.reset();
   if (selector_factory_) {
@@ -23,7 +24,19 @@ void Reuse::refresh_routes_locked() {
   }
 }
 
-std::shared_ptr<RefcountedTransport> Reuse::pick_any_locked(const Pool& pool) {
+void Reuse::routes_changed() {
+  if (unicast_.empty()) {
+    routes_.reset();
+  } else {
+    refresh_routes();
+  }
+}
+
+std::shared_ptr<RefcountedTransport> Reuse::adopt(BoundSocket socket) const {
+  return std::make_shared<RefcountedTransport>(std::move(socket), now_);
+}
+
+std::shared_ptr<RefcountedTransport> Reuse::pick_any(const Pool& pool) {
   if (pool.empty()) {
     return nullptr;
   }
@@ -33,8 +46,7 @@ std::shared_ptr<RefcountedTransport> Reuse::pick_any_locked(const Pool& pool) {
   return it->second;
 }
 
-std::shared_ptr<RefcountedTransport> Reuse::pick_locked(const Pool& pool,
-                                                        const Association& association) {
+std::shared_ptr<RefcountedTransport> Reuse::pick(const Pool& pool, const Association& association) {
   // Prefer sockets tagged with the association; uniformly at random among equals (D1).
   std::vector<std::shared_ptr<RefcountedTransport>> tagged;
   for (const auto& [port, tr] : pool) {
@@ -45,12 +57,10 @@ std::shared_ptr<RefcountedTransport> Reuse::pick_locked(const Pool& pool,
   if (!tagged.empty()) {
     return tagged[std::uniform_int_distribution<std::size_t>(0, tagged.size() - 1)(random_)];
   }
-  return pick_any_locked(pool);
+  return pick_any(pool);
 }
 
-Result<std::shared_ptr<RefcountedTransport>> Reuse::transport_for_listen(
-    const asio::ip::udp::endpoint& laddr) {
-  const std::lock_guard lock(mutex_);
+Result<TransportRef> Reuse::transport_for_listen(const asio::ip::udp::endpoint& laddr) {
   if (closed_) {
     return fail(errc::endpoint_closed);
   }
@@ -60,30 +70,27 @@ Result<std::shared_ptr<RefcountedTransport>> Reuse::transport_for_listen(
     // collector, or kept by a shared non-QUIC conn) is ours: listen on it again.
     if (port != 0) {
       if (auto it = global_listeners_.find(port); it != global_listeners_.end()) {
-        it->second->increase_count();
-        return it->second;
+        return TransportRef(it->second);
       }
     }
     // A socket we dialed from becomes a listener (go-libp2p #1534): any for port 0, else the
     // one on that port.
     std::shared_ptr<RefcountedTransport> dialer;
     if (port == 0) {
-      dialer = pick_any_locked(global_dialers_);
+      dialer = pick_any(global_dialers_);
     } else if (auto it = global_dialers_.find(port); it != global_dialers_.end()) {
       dialer = it->second;
     }
     if (dialer) {
       const std::uint16_t bound = dialer->local_endpoint().port();
       global_dialers_.erase(bound);
-      dialer->increase_count();
       global_listeners_[bound] = dialer;
-      return dialer;
+      return TransportRef(dialer);
     }
   } else if (port != 0) {
     if (auto bucket = unicast_.find(laddr.address()); bucket != unicast_.end()) {
       if (auto it = bucket->second.find(port); it != bucket->second.end()) {
-        it->second->increase_count();  // D9, specific-IP case
-        return it->second;
+        return TransportRef(it->second);  // D9, specific-IP case
       }
     }
   }
@@ -91,50 +98,43 @@ Result<std::shared_ptr<RefcountedTransport>> Reuse::transport_for_listen(
   if (!socket) {
     return fail(socket.error());
   }
-  auto tr = std::make_shared<RefcountedTransport>(std::move(*socket));
-  tr->increase_count();
+  auto tr = adopt(std::move(*socket));
   const asio::ip::udp::endpoint local = tr->local_endpoint();
   if (local.address().is_unspecified()) {
     global_listeners_[local.port()] = tr;
-    return tr;
+    return TransportRef(tr);
   }
   auto [bucket, inserted] = unicast_.try_emplace(local.address());
   if (inserted) {
-    refresh_routes_locked();  // a new specific IP: the routes may matter now
+    refresh_routes();  // a new specific IP: the routes may matter now
   }
   bucket->second[local.port()] = tr;
-  return tr;
+  return TransportRef(tr);
 }
 
-Result<std::shared_ptr<RefcountedTransport>> Reuse::transport_for_dial(
-    const Association& association, const asio::ip::udp::endpoint& raddr) {
-  std::shared_ptr<SourceIpSelector> router;
-  {
-    const std::lock_guard lock(mutex_);
-    router = routes_;
+Result<TransportRef> Reuse::transport_for_dial(const Association& association,
+                                               const asio::ip::udp::endpoint& raddr) {
+  if (closed_) {
+    return fail(errc::endpoint_closed);
   }
   // Only asked once a unicast socket exists; an error or the wildcard means no preference.
   std::optional<asio::ip::address> source;
-  if (router) {
-    if (auto ip = router->preferred_source_ip(raddr); ip && !ip->is_unspecified()) {
+  if (routes_) {
+    if (auto ip = routes_->preferred_source_ip(raddr); ip && !ip->is_unspecified()) {
       source = *ip;
     }
-  }
-  const std::lock_guard lock(mutex_);
-  if (closed_) {
-    return fail(errc::endpoint_closed);
   }
   std::shared_ptr<RefcountedTransport> chosen;
   if (source) {
     if (auto bucket = unicast_.find(*source); bucket != unicast_.end()) {
-      chosen = pick_locked(bucket->second, association);
+      chosen = pick(bucket->second, association);
     }
   }
   if (!chosen) {
-    chosen = pick_locked(global_listeners_, association);
+    chosen = pick(global_listeners_, association);
   }
   if (!chosen) {
-    chosen = pick_any_locked(global_dialers_);  // associations do not apply to dialers
+    chosen = pick_any(global_dialers_);  // associations do not apply to dialers
   }
   if (!chosen) {
     const asio::ip::udp::endpoint any(family_ == Family::v4
@@ -145,15 +145,13 @@ Result<std::shared_ptr<RefcountedTransport>> Reuse::transport_for_dial(
     if (!socket) {
       return fail(socket.error());
     }
-    chosen = std::make_shared<RefcountedTransport>(std::move(*socket));
+    chosen = adopt(std::move(*socket));
     global_dialers_[chosen->local_endpoint().port()] = chosen;
   }
-  chosen->increase_count();
-  return chosen;
+  return TransportRef(chosen);
 }
 
 Result<void> Reuse::add_transport(const std::shared_ptr<RefcountedTransport>& transport) {
-  const std::lock_guard lock(mutex_);
   if (closed_) {
     return fail(errc::endpoint_closed);
   }
@@ -166,7 +164,6 @@ Result<void> Reuse::add_transport(const std::shared_ptr<RefcountedTransport>& tr
 }
 
 bool Reuse::forget(const std::shared_ptr<RefcountedTransport>& transport) {
-  const std::lock_guard lock(mutex_);
   auto drop = [&](Pool& pool) {
     auto it = pool.find(transport->local_endpoint().port());
     if (it == pool.end() || it->second != transport) {
@@ -184,86 +181,60 @@ bool Reuse::forget(const std::shared_ptr<RefcountedTransport>& transport) {
   }
   if (bucket->second.empty()) {
     unicast_.erase(bucket);
-    if (unicast_.empty()) {
-      routes_.reset();
-    } else {
-      refresh_routes_locked();
-    }
+    routes_changed();
   }
   return true;
 }
 
 std::size_t Reuse::collect_garbage(ReuseClock::time_point now, ReuseClock::duration max_unused) {
+  // Taken out of the pools first and closed afterwards: closing an endpoint runs its callbacks,
+  // which may come back to the pools.
   std::vector<std::shared_ptr<RefcountedTransport>> doomed;
-  {
-    const std::lock_guard lock(mutex_);
-    auto sweep = [&](Pool& pool) {
-      for (auto it = pool.begin(); it != pool.end();) {
-        if (it->second->should_garbage_collect(now, max_unused)) {
-          doomed.push_back(it->second);
-          it = pool.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    };
-    sweep(global_listeners_);
-    sweep(global_dialers_);
-    bool bucket_removed = false;
-    for (auto it = unicast_.begin(); it != unicast_.end();) {
-      sweep(it->second);
-      if (it->second.empty()) {
-        it = unicast_.erase(it);
-        bucket_removed = true;
+  auto sweep = [&](Pool& pool) {
+    for (auto it = pool.begin(); it != pool.end();) {
+      if (it->second->should_garbage_collect(now, max_unused)) {
+        doomed.push_back(it->second);
+        it = pool.erase(it);
       } else {
         ++it;
       }
     }
-    if (bucket_removed) {
-      // Dropping every socket of an IP may mean the routes changed.
-      if (unicast_.empty()) {
-        routes_.reset();
-      } else {
-        refresh_routes_locked();
-      }
+  };
+  sweep(global_listeners_);
+  sweep(global_dialers_);
+  bool bucket_removed = false;
+  for (auto it = unicast_.begin(); it != unicast_.end();) {
+    sweep(it->second);
+    if (it->second.empty()) {
+      it = unicast_.erase(it);
+      bucket_removed = true;
+    } else {
+      ++it;
     }
   }
+  if (bucket_removed) {
+    routes_changed();  // dropping every socket of an IP may mean the routes changed
+  }
   for (const auto& tr : doomed) {
-    tr->close();  // outside the lock: closing an endpoint may take its executor
+    tr->close();
   }
   return doomed.size();
 }
 
 void Reuse::close() {
-  std::vector<std::shared_ptr<RefcountedTransport>> all;
-  {
-    const std::lock_guard lock(mutex_);
-    if (closed_) {
-      return;
-    }
-    closed_ = true;
-    for (auto& [port, tr] : global_listeners_) {
-      all.push_back(tr);
-    }
-    for (auto& [port, tr] : global_dialers_) {
-      all.push_back(tr);
-    }
-    for (auto& [ip, pool] : unicast_) {
-      for (auto& [port, tr] : pool) {
-        all.push_back(tr);
-      }
-    }
-    // The pools keep their (now closed) sockets, as the seed's maps do (spec 2.8): what was
-    // pooled at close stays visible to metrics and to the tests' checkClosed.
-    routes_.reset();
+  if (closed_) {
+    return;
   }
-  for (const auto& tr : all) {
+  closed_ = true;
+  // The pools keep their (now closed) sockets, as the seed's maps do (spec 2.8): what was
+  // pooled at close stays visible to metrics and to the tests' checkClosed.
+  routes_.reset();
+  for (const auto& tr : transports()) {
     tr->close();
   }
 }
 
 Reuse::Counts Reuse::counts() const {
-  const std::lock_guard lock(mutex_);
   Counts c;
   c.global_listeners = global_listeners_.size();
   c.global_dialers = global_dialers_.size();
@@ -274,7 +245,6 @@ Reuse::Counts Reuse::counts() const {
 }
 
 std::vector<std::shared_ptr<RefcountedTransport>> Reuse::transports() const {
-  const std::lock_guard lock(mutex_);
   std::vector<std::shared_ptr<RefcountedTransport>> out;
   for (const auto& [port, tr] : global_listeners_) {
     out.push_back(tr);
@@ -291,7 +261,6 @@ std::vector<std::shared_ptr<RefcountedTransport>> Reuse::transports() const {
 }
 
 bool Reuse::has_route_selector() const {
-  const std::lock_guard lock(mutex_);
   return routes_ != nullptr;
 }
 

@@ -5,11 +5,10 @@
 // `global_listeners` (wildcard sockets used by a QUIC listener, by port) and `global_dialers`
 // (wildcard sockets created for dialing or lent by the application, by port). Sockets are
 // created through the listen_udp seam, routes through the selector seam, so the pools can be
-// tested without QUIC. Thread-safe: one mutex guards the pools; route lookups and socket closes
-// happen outside it.
+// tested without QUIC. Confined to the manager's executor (the manager checks it): no locks.
 #pragma once
 
-#include "reuse/refcounted_transport.hpp"
+#include "reuse/transport_ref.hpp"
 
 #include <quicreuse/association.hpp>
 #include <quicreuse/error.hpp>
@@ -22,7 +21,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <vector>
 
@@ -31,32 +29,31 @@ namespace quicreuse::detail {
 class Reuse {
  public:
   enum class Family { v4, v6 };
-  // Binds a new socket at laddr and wraps it (errors propagate, e.g. address in use).
-  using ListenUdp =
-      std::function<Result<std::shared_ptr<PooledTransport>>(const asio::ip::udp::endpoint&)>;
+  // Binds a new socket at laddr (errors propagate, e.g. address in use).
+  using ListenUdp = std::function<Result<BoundSocket>(const asio::ip::udp::endpoint&)>;
   // Builds the route selector; an error means "no source-IP affinity" (decision D6).
   using SelectorFactory = std::function<Result<std::shared_ptr<SourceIpSelector>>()>;
 
+  // now stamps the sockets' "unused since" (tests pass virtual time).
   Reuse(Family family, ListenUdp listen_udp, SelectorFactory selector_factory,
-        std::uint64_t seed = std::random_device{}());
+        std::uint64_t seed = std::random_device{}(), ReuseNow now = ReuseClock::now);
   Reuse(const Reuse&) = delete;
   Reuse& operator=(const Reuse&) = delete;
   Reuse(Reuse&&) = delete;
   Reuse& operator=(Reuse&&) = delete;
   ~Reuse();
 
-  // Returns the socket to listen on at laddr, its count incremented. Port of
+  // Returns a reference on the socket to listen on at laddr. Port of
   // reuse.TransportForListen, plus decision D9: a socket still pooled at exactly that address is
   // reused instead of failing with "address in use". Errors: the bind's error,
   // errc::endpoint_closed after close().
-  Result<std::shared_ptr<RefcountedTransport>> transport_for_listen(
-      const asio::ip::udp::endpoint& laddr);
-  // Returns the socket a dial to raddr should use, its count incremented: a unicast socket on
+  Result<TransportRef> transport_for_listen(const asio::ip::udp::endpoint& laddr);
+  // Returns a reference on the socket a dial to raddr should use: a unicast socket on
   // the route's source IP, else a wildcard listener, else an earlier dialer, else a new wildcard
   // socket on port 0; preferring sockets tagged with association, uniformly at random among
   // equals (decision D1). Port of reuse.TransportWithAssociationForDial.
-  Result<std::shared_ptr<RefcountedTransport>> transport_for_dial(
-      const Association& association, const asio::ip::udp::endpoint& raddr);
+  Result<TransportRef> transport_for_dial(const Association& association,
+                                          const asio::ip::udp::endpoint& raddr);
   // Adds a lent transport as a global dialer. Errors: errc::invalid_argument when it is bound
   // to a specific IP or its port already has a dialer, errc::endpoint_closed.
   Result<void> add_transport(const std::shared_ptr<RefcountedTransport>& transport);
@@ -84,15 +81,18 @@ class Reuse {
 
  private:
   using Pool = std::map<std::uint16_t, std::shared_ptr<RefcountedTransport>>;
-  std::shared_ptr<RefcountedTransport> pick_locked(const Pool& pool,
-                                                   const Association& association);
-  std::shared_ptr<RefcountedTransport> pick_any_locked(const Pool& pool);
-  void refresh_routes_locked();
+  std::shared_ptr<RefcountedTransport> pick(const Pool& pool, const Association& association);
+  std::shared_ptr<RefcountedTransport> pick_any(const Pool& pool);
+  // Wraps a freshly bound socket.
+  std::shared_ptr<RefcountedTransport> adopt(BoundSocket socket) const;
+  void refresh_routes();
+  // Rebuilds the routes after a unicast bucket went away (none left: no routes).
+  void routes_changed();
 
   const Family family_;
   const ListenUdp listen_udp_;
   const SelectorFactory selector_factory_;
-  mutable std::mutex mutex_;
+  const ReuseNow now_;
   std::mt19937_64 random_;
   bool closed_ = false;
   std::shared_ptr<SourceIpSelector> routes_;  // null until a unicast socket exists

@@ -4,6 +4,7 @@
 // connection statistics. Clients send to 127.0.0.1 only.
 #include "io_helpers.hpp"
 #include "manager_helpers.hpp"
+#include "reuse/address_key.hpp"
 #include "reuse/manager_state.hpp"
 
 #include <quicreuse/conn_manager.hpp>
@@ -493,7 +494,7 @@ asio::awaitable<void> accept_and_echo(Listener& ln) {
 std::uint64_t window_growth(ConnManager& cm, const udp::endpoint& local) {
   for (const auto& tr : cm.state()->reuse4->transports()) {
     if (tr->local_endpoint() == local) {
-      return detail::endpoint_of(*tr)->stats().window_growth_bytes;
+      return tr->endpoint()->stats().window_growth_bytes;
     }
   }
   ADD_FAILURE() << "no pooled socket at " << detail::address_key(local);

@@ -3,6 +3,7 @@
 // Clients send to 127.0.0.1 only; wildcard binds appear where the seed's test needs them.
 #include "io_helpers.hpp"
 #include "manager_helpers.hpp"
+#include "reuse/address_key.hpp"
 #include "reuse/manager_state.hpp"
 
 #include <quicreuse/conn_manager.hpp>

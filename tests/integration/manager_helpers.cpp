@@ -1,5 +1,6 @@
 #include "manager_helpers.hpp"
 
+#include "reuse/address_key.hpp"
 #include "reuse/manager_state.hpp"
 
 #include <asio/co_spawn.hpp>

@@ -16,29 +16,10 @@ using asio::ip::udp;
 
 // FakeKernel binds "sockets" like the kernel does: port 0 gets an ephemeral port, a port in use
 // by the same family (wildcard or the same IP) is refused with address_in_use, close frees it.
+// Its sockets have no endpoint: the pools' close reaches the kernel through BoundSocket::on_close.
 class FakeKernel : public std::enable_shared_from_this<FakeKernel> {
  public:
-  class Socket final : public PooledTransport {
-   public:
-    Socket(std::shared_ptr<FakeKernel> kernel, udp::endpoint local)
-        : kernel_(std::move(kernel)), local_(local) {}
-    [[nodiscard]] udp::endpoint local_endpoint() const override { return local_; }
-    void close() override {
-      if (!closed_) {
-        closed_ = true;
-        kernel_->bound_.erase(local_);
-        ++kernel_->closes_;
-      }
-    }
-    [[nodiscard]] bool closed() const { return closed_; }
-
-   private:
-    std::shared_ptr<FakeKernel> kernel_;
-    udp::endpoint local_;
-    bool closed_ = false;
-  };
-
-  Result<std::shared_ptr<PooledTransport>> bind(const udp::endpoint& want) {
+  Result<BoundSocket> bind(const udp::endpoint& want) {
     udp::endpoint local = want;
     if (local.port() == 0) {
       local.port(next_port_++);
@@ -53,8 +34,19 @@ class FakeKernel : public std::enable_shared_from_this<FakeKernel> {
     }
     bound_.insert(local);
     ++binds_;
-    return std::make_shared<Socket>(shared_from_this(), local);
+    auto closed = std::make_shared<bool>(false);
+    closed_[local] = closed;
+    return BoundSocket{nullptr, local, [kernel = shared_from_this(), closed, local] {
+                         if (!*closed) {
+                           *closed = true;
+                           kernel->bound_.erase(local);
+                           ++kernel->closes_;
+                         }
+                       }};
   }
+
+  // Returns whether the socket bound at local was closed.
+  [[nodiscard]] bool closed(const udp::endpoint& local) const { return *closed_.at(local); }
 
   Reuse::ListenUdp listen_udp() {
     return [self = shared_from_this()](const udp::endpoint& e) { return self->bind(e); };
@@ -66,6 +58,7 @@ class FakeKernel : public std::enable_shared_from_this<FakeKernel> {
 
  private:
   std::uint16_t next_port_ = 40000;
+  std::map<udp::endpoint, std::shared_ptr<bool>> closed_;
 };
 
 class FixedSelector final : public SourceIpSelector {
@@ -88,17 +81,22 @@ Reuse::SelectorFactory selector_returning(std::shared_ptr<SourceIpSelector> s) {
   return [s]() -> Result<std::shared_ptr<SourceIpSelector>> { return s; };
 }
 
-struct Fixture {
-  std::shared_ptr<FakeKernel> kernel = std::make_shared<FakeKernel>();
-  std::shared_ptr<FixedSelector> selector =
-      std::make_shared<FixedSelector>(make_address("10.0.0.5"));
-  Reuse reuse4{Reuse::Family::v4, kernel->listen_udp(), selector_returning(selector), 1};
-  Reuse reuse6{Reuse::Family::v6, kernel->listen_udp(), selector_returning(selector), 2};
-};
-
 const udp::endpoint kAny4(asio::ip::address_v4::any(), 0);
 const udp::endpoint kRemote(make_address("1.1.1.1"), 1234);
 const ReuseClock::time_point kT0(std::chrono::seconds(100));
+
+struct Fixture {
+  // Virtual time: what a reference dropping to zero is stamped with.
+  ReuseClock::time_point now = kT0;
+  ReuseNow clock() {
+    return [this] { return now; };
+  }
+  std::shared_ptr<FakeKernel> kernel = std::make_shared<FakeKernel>();
+  std::shared_ptr<FixedSelector> selector =
+      std::make_shared<FixedSelector>(make_address("10.0.0.5"));
+  Reuse reuse4{Reuse::Family::v4, kernel->listen_udp(), selector_returning(selector), 1, clock()};
+  Reuse reuse6{Reuse::Family::v6, kernel->listen_udp(), selector_returning(selector), 2, clock()};
+};
 
 TEST(Reuse, ListenOnAllIPv4) {
   Fixture f;
@@ -195,8 +193,9 @@ TEST(Reuse, GarbageCollect) {
   ASSERT_TRUE(dialer && listener);
   EXPECT_EQ((*dialer)->ref_count(), 1);
   EXPECT_EQ((*listener)->ref_count(), 1);
-  (*dialer)->decrease_count(kT0);
-  (*listener)->decrease_count(kT0);
+  f.now = kT0;
+  dialer->reset();  // both references go at kT0
+  listener->reset();
   // Until max_unused has elapsed both stay pooled.
   EXPECT_EQ(f.reuse4.collect_garbage(kT0 + 50ms, 100ms), 0u);
   EXPECT_EQ(f.reuse4.collect_garbage(kT0 + 100ms, 100ms), 0u);
@@ -212,8 +211,9 @@ TEST(Reuse, InUseTransportIsNeverCollected) {
   Fixture f;
   auto tr = f.reuse4.transport_for_listen(kAny4);
   ASSERT_TRUE(tr);
-  (*tr)->decrease_count(kT0);
-  (*tr)->increase_count();  // used again before the sweep
+  const auto socket = tr->transport();
+  tr->reset();                       // unused since kT0...
+  const TransportRef again(socket);  // ...and used again before the sweep
   EXPECT_EQ(f.reuse4.collect_garbage(kT0 + 1h, 100ms), 0u);
 }
 
@@ -289,20 +289,22 @@ TEST(ReuseDecision, D9ListeningAgainOnAPooledAddressReusesItsSocket) {
   const udp::endpoint fixed(asio::ip::address_v4::any(), 4001);
   auto first = f.reuse4.transport_for_listen(fixed);
   ASSERT_TRUE(first);
-  (*first)->decrease_count(kT0);  // the listener closed; the socket waits for the collector
+  RefcountedTransport* const first_socket = first->get();
+  first->reset();  // the listener closed; the socket waits for the collector
   auto again = f.reuse4.transport_for_listen(fixed);
   ASSERT_TRUE(again) << again.error().message();  // the seed fails with "address in use"
-  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(again->get(), first_socket);
   EXPECT_EQ((*again)->ref_count(), 1);
   EXPECT_EQ(f.kernel->binds_, 1);
   // The same for a specific IP.
   const udp::endpoint specific(make_address("10.0.0.5"), 4002);
   auto s1 = f.reuse4.transport_for_listen(specific);
   ASSERT_TRUE(s1);
-  (*s1)->decrease_count(kT0);
+  RefcountedTransport* const s1_socket = s1->get();
+  s1->reset();
   auto s2 = f.reuse4.transport_for_listen(specific);
   ASSERT_TRUE(s2);
-  EXPECT_EQ(*s2, *s1);
+  EXPECT_EQ(s2->get(), s1_socket);
 }
 
 TEST(ReuseDecision, LentTransportsAreNeverClosedOnlySignalled) {
@@ -310,17 +312,18 @@ TEST(ReuseDecision, LentTransportsAreNeverClosedOnlySignalled) {
   auto socket = f.kernel->bind(kAny4);
   ASSERT_TRUE(socket);
   int done = 0;
-  auto lent = std::make_shared<RefcountedTransport>(*socket, [&] { ++done; });
+  auto lent = std::make_shared<RefcountedTransport>(*socket, ReuseClock::now, [&] { ++done; });
   ASSERT_TRUE(f.reuse4.add_transport(lent));
   // A second lend on the same port, or one bound to a specific IP, is refused.
   EXPECT_EQ(f.reuse4.add_transport(lent).error(), make_error_code(errc::invalid_argument));
   auto specific = f.kernel->bind(udp::endpoint(make_address("10.0.0.5"), 0));
-  EXPECT_FALSE(f.reuse4.add_transport(std::make_shared<RefcountedTransport>(*specific, [] {})));
+  EXPECT_FALSE(f.reuse4.add_transport(
+      std::make_shared<RefcountedTransport>(*specific, ReuseClock::now, [] {})));
   // It serves dials when nothing better exists.
-  EXPECT_EQ(*f.reuse4.transport_for_dial({}, kRemote), lent);
+  EXPECT_EQ(f.reuse4.transport_for_dial({}, kRemote)->transport(), lent);
   f.reuse4.close();
   EXPECT_EQ(done, 1);
-  EXPECT_FALSE(std::static_pointer_cast<FakeKernel::Socket>(*socket)->closed());
+  EXPECT_FALSE(f.kernel->closed(socket->local));
   lent->close();  // idempotent: the signal fires once
   EXPECT_EQ(done, 1);
 }
@@ -336,6 +339,52 @@ TEST(ReuseDecision, CloseClosesEverythingAndIsIdempotent) {
   EXPECT_EQ(f.reuse4.transport_for_dial({}, kRemote).error(),
             make_error_code(errc::endpoint_closed));
   EXPECT_EQ(f.reuse4.transport_for_listen(kAny4).error(), make_error_code(errc::endpoint_closed));
+}
+
+// TransportRef: the count is the number of live references, whatever is copied, moved,
+// reset or destroyed; the last one going stamps "unused since" and runs on_unused once.
+TEST(TransportRef, CountsExactlyTheLiveReferences) {
+  Fixture f;
+  auto socket = f.kernel->bind(kAny4);
+  ASSERT_TRUE(socket);
+  auto transport = std::make_shared<RefcountedTransport>(*socket, f.clock());
+  int unused = 0;
+  transport->on_unused([&] { ++unused; });
+  {
+    TransportRef a(transport);
+    EXPECT_EQ(transport->ref_count(), 1);
+    TransportRef b = a;  // a copy is another reference
+    EXPECT_EQ(transport->ref_count(), 2);
+    TransportRef c = std::move(b);  // a move hands one over
+    EXPECT_FALSE(b);                // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(transport->ref_count(), 2);
+    c.reset();
+    c.reset();  // an empty reference drops nothing
+    EXPECT_EQ(transport->ref_count(), 1);
+    c = a;  // assignment takes a new reference
+    EXPECT_EQ(transport->ref_count(), 2);
+    c = std::move(a);  // drops c's own, takes a's
+    EXPECT_EQ(transport->ref_count(), 1);
+    EXPECT_EQ(unused, 0);
+    f.now = kT0 + 5s;
+  }
+  EXPECT_EQ(transport->ref_count(), 0);
+  EXPECT_EQ(unused, 1);
+  EXPECT_FALSE(transport->should_garbage_collect(kT0 + 5s + 100ms, 100ms));
+  EXPECT_TRUE(transport->should_garbage_collect(kT0 + 5s + 101ms, 100ms));
+  EXPECT_FALSE(transport->closed());  // pooled sockets wait for the collector
+}
+
+TEST(TransportRef, SocketsCloseThroughTheirEndpointSeamOnce) {
+  Fixture f;
+  auto tr = f.reuse4.transport_for_listen(kAny4);
+  ASSERT_TRUE(tr);
+  const udp::endpoint local = (*tr)->local_endpoint();
+  EXPECT_EQ((*tr)->endpoint(), nullptr);  // the fake kernel binds no real socket
+  (*tr)->close();
+  (*tr)->close();
+  EXPECT_TRUE(f.kernel->closed(local));
+  EXPECT_EQ(f.kernel->closes_, 1);
 }
 
 TEST(SourceIpSelector, KernelSelectorPicksLoopbackForLoopback) {
