@@ -1,6 +1,7 @@
 #include "io/endpoint_state.hpp"
 
 #include "io/memory_release.hpp"
+#include "io/route_probe.hpp"
 #include "io/udp_receive.hpp"
 #include "io/udp_send.hpp"
 
@@ -182,23 +183,11 @@ core::SocketAddress EndpointState::source_for(const core::SocketAddress& remote)
   if (!wildcard || remote.empty()) {
     return {};
   }
-  // A connected UDP socket sends nothing: connect() only asks the routing table.
-  asio::ip::udp::socket probe(executor);
-  std::error_code ec;
-  const asio::ip::udp::endpoint to = to_asio(remote);
-  probe.open(to.protocol(), ec);
-  if (!ec) {
-    probe.connect(to, ec);
-  }
-  if (ec) {
+  auto source = probe_route(to_asio(remote));
+  if (!source) {
     return {};
   }
-  asio::ip::udp::endpoint source = probe.local_endpoint(ec);
-  if (ec) {
-    return {};
-  }
-  source.port(local.port());
-  return to_core(source);
+  return to_core(asio::ip::udp::endpoint(*source, local.port()));
 }
 
 void EndpointState::send(const core::SocketAddress& remote, std::span<const std::uint8_t> data,
