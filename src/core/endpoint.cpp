@@ -279,7 +279,7 @@ DatagramOutcome Endpoint::accept_initial(Timestamp now, const SocketAddress& rem
   // Only connections that were already waiting when the application last had its turn count:
   // a burst of handshakes completing together in one batch of datagrams is no sign that the
   // application stopped accepting.
-  if (std::min(stale_accepts_, accept_queue_.size()) >= config_.accept_queue) {
+  if (accept_queue_.waited() >= config_.accept_queue) {
     ++stats_.connections_refused;
     refuse(hd, remote, kConnectionRefused, sink, path);
     return drop(DropReason::accept_queue_full);
@@ -468,11 +468,11 @@ DatagramOutcome Endpoint::send_stateless_reset(Timestamp now, const DatagramInfo
 }
 
 void Endpoint::application_turn() {
-  std::erase_if(accept_queue_, [this](ConnectionHandle h) {
+  accept_queue_.erase_if([this](ConnectionHandle h) {
     auto it = connections_.find(h);
     return it == connections_.end() || it->second->is_closed();
   });
-  stale_accepts_ = accept_queue_.size();
+  accept_queue_.application_turn();
 }
 
 void Endpoint::flush(Timestamp now, PacketSink& sink, EndpointObserver& observer) {
@@ -501,7 +501,7 @@ void Endpoint::flush(Timestamp now, PacketSink& sink, EndpointObserver& observer
         }
         if (ev.type == ConnectionEvent::Type::handshake_completed && conn.role() == Role::server &&
             !conn.is_closed()) {
-          accept_queue_.push_back(handle);
+          accept_queue_.push(handle);
           ++stats_.connections_accepted;
           incoming = true;
         }
@@ -565,9 +565,7 @@ void Endpoint::handle_expiry(Timestamp now) {
 
 std::optional<ConnectionHandle> Endpoint::accept() {
   while (!accept_queue_.empty()) {
-    const ConnectionHandle handle = accept_queue_.front();
-    accept_queue_.pop_front();
-    stale_accepts_ -= stale_accepts_ > 0 ? 1 : 0;  // the oldest entries are the stale ones
+    const ConnectionHandle handle = accept_queue_.pop();
     auto it = connections_.find(handle);
     if (it != connections_.end() && !it->second->is_closed()) {
       return handle;
@@ -602,7 +600,6 @@ void Endpoint::close_all(Timestamp now, PacketSink& sink, EndpointObserver& obse
     remove(handle, observer);
   }
   accept_queue_.clear();
-  stale_accepts_ = 0;
   dirty_.clear();
   dirty_set_.clear();
 }

@@ -15,6 +15,7 @@
 #include "core/time.hpp"
 #include "core/token_bucket.hpp"
 #include "core/tokens.hpp"
+#include "core/turn_queue.hpp"
 
 #include <quicreuse/error.hpp>
 #include <quicreuse/tls.hpp>
@@ -274,10 +275,10 @@ class Endpoint final : public ConnectionHost {
   ConnectionHandle next_handle_ = 1;
   std::vector<ConnectionHandle> dirty_;
   std::unordered_set<ConnectionHandle> dirty_set_;
-  std::deque<ConnectionHandle> accept_queue_;
-  // Entries of accept_queue_ that were already there at the last application_turn() (the
-  // application had its chance to take them); only these make new Initials be refused.
-  std::size_t stale_accepts_ = 0;
+  // Handshaken server connections not yet accepted; only those that were already there at the
+  // last application_turn() (the application had its chance to take them) make new Initials be
+  // refused.
+  TurnQueue<ConnectionHandle> accept_queue_;
   // Server connections whose handshake is under way, and whether their address was validated.
   std::unordered_map<ConnectionHandle, bool> half_open_;
   std::size_t unvalidated_half_open_ = 0;

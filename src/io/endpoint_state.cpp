@@ -1,5 +1,6 @@
 #include "io/endpoint_state.hpp"
 
+#include "io/application_turn.hpp"
 #include "io/memory_release.hpp"
 #include "io/route_probe.hpp"
 #include "io/udp_receive.hpp"
@@ -122,16 +123,10 @@ void EndpointState::process() {
   core_endpoint->flush(now(), *this, *this);
   in_process = false;
   rearm_timer();
-  if (core_endpoint->accept_backlog() > 0 && !turn_marker_posted) {
-    // Accept completions were posted during the flush; this handler runs after them, when the
-    // application has had its chance to take what is ready.
-    turn_marker_posted = true;
-    asio::post(executor, [weak = weak_from_this()] {
-      if (auto self = weak.lock()) {
-        self->turn_marker_posted = false;
-        self->core_endpoint->application_turn();
-      }
-    });
+  if (core_endpoint->accept_backlog() > 0) {
+    // Accept completions were posted during the flush; the turn ends behind them.
+    post_application_turn(executor, shared_from_this(), &EndpointState::turn_marker_posted,
+                          [](EndpointState& self) { self.core_endpoint->application_turn(); });
   }
 }
 

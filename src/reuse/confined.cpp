@@ -4,6 +4,9 @@
 #include <asio/io_context.hpp>
 #include <asio/strand.hpp>
 
+#include <type_traits>
+#include <typeinfo>
+
 namespace quicreuse::detail {
 namespace {
 
@@ -15,13 +18,15 @@ using TrackedIoExecutor =
 template <class... Executors>
 bool asked(const asio::any_io_executor& executor, bool& known) noexcept {
   bool on = false;
-  auto ask = [&](const auto* target) {
-    if (target != nullptr) {
+  // Asio 1.22's any_executor::target() does not check the type, so compare it first.
+  auto ask = [&](const auto* tag) {
+    using Executor = std::remove_const_t<std::remove_pointer_t<decltype(tag)>>;
+    if (!known && executor.target_type() == typeid(Executor)) {
       known = true;
-      on = target->running_in_this_thread();
+      on = executor.target<Executor>()->running_in_this_thread();
     }
   };
-  (ask(executor.target<Executors>()), ...);
+  (ask(static_cast<const Executors*>(nullptr)), ...);
   return on;
 }
 
