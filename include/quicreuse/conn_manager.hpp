@@ -52,7 +52,8 @@ using AllowWindowIncrease = std::function<bool(const WindowIncreaseRequest& requ
 struct ConnManagerConfig {
   bool reuse = true;
   // Binds every socket (listen and dial); network is "udp4" or "udp6". Default: a plain bind
-  // (IPv6 sockets are v6-only).
+  // (IPv6 sockets are v6-only). The socket must use the manager's executor: its endpoint calls
+  // back into the manager (checked in debug builds).
   std::function<Result<asio::ip::udp::socket>(std::string_view network,
                                               const asio::ip::udp::endpoint& local)>
       listen_udp;
@@ -128,11 +129,15 @@ class TransportLease {
   std::unique_ptr<detail::TransportRef> ref_;
 };
 
-// DoneSignal fires once when the manager is finished with a lent endpoint.
+// DoneSignal fires once when the manager is finished with a lent endpoint. Unlike the rest of
+// the manager it may be used from any thread: the manager fires it on its executor while the
+// endpoint's owner asks from its own.
 class DoneSignal {
  public:
+  // Returns whether the manager is done with the endpoint.
   [[nodiscard]] bool fired() const;
-  // Waits (via callback on executor) until fired.
+  // Runs callback once the signal fires: in the thread that fires it (the manager's executor),
+  // or at once in the caller when it has fired already.
   void on_fired(std::function<void()> callback);
   struct State;
   explicit DoneSignal(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -146,10 +151,15 @@ class DoneSignal {
 // sockets (preferring the socket of the dialer's association), and lends sockets to non-QUIC
 // users (spec sections 1-5; decisions D1-D16).
 //
-// Threading (D16): the manager and everything it hands out are confined to its executor, like
-// Asio's I/O objects: call it from that executor (a strand when the io_context runs on several
-// threads). Lifetime: close() (or destruction) closes every socket it owns; lent endpoints are
-// returned through their DoneSignal, never closed.
+// Threading (D16): the manager and everything it hands out (Listeners, TransportLeases,
+// NonQuicPacketConns, the endpoints it binds) are confined to its executor, like Asio's I/O
+// objects: call them from that executor (a strand when the io_context runs on several threads),
+// or from a thread that runs no event loop (setting up before io_context::run(), tearing down
+// after it). Debug builds assert it; nothing takes a lock. create() may be called from any
+// thread. The exceptions are DoneSignal (any thread) and MetricsRegistry::render(): the
+// manager's collector reads its state, so scrape a manager's registry on its executor. Lifetime:
+// close() (or destruction) closes every socket it owns; lent endpoints are returned through their
+// DoneSignal, never closed.
 class ConnManager {
  public:
   using Key = std::array<std::uint8_t, 32>;
@@ -204,11 +214,11 @@ class ConnManager {
   Result<std::unique_ptr<NonQuicPacketConn>> shared_non_quic_packet_conn(
       std::string_view network, const asio::ip::udp::endpoint& local);
 
-  // Lends an application-built endpoint (bound to a wildcard address) to the manager for dials
-  // and listens; the signal fires when the manager is done with it (close(), garbage collection,
-  // or its owner closing it while a listener used it). The manager never closes it.
-  // Errors: errc::endpoint_closed ("the connection manager is closed"), errc::invalid_argument
-  // (network, specific IP, port already lent, reuse disabled (D10)).
+  // Lends an application-built endpoint (bound to a wildcard address, on the manager's
+  // executor) to the manager for dials and listens; the signal fires when the manager is done with
+  // it (close(), garbage collection, or its owner closing it while a listener used it). The manager
+  // never closes it. Errors: errc::endpoint_closed ("the connection manager is closed"),
+  // errc::invalid_argument (network, specific IP, port already lent, reuse disabled (D10)).
   Result<DoneSignal> lend_transport(std::string_view network, std::shared_ptr<Endpoint> endpoint);
 
   // Returns the multiaddr protocol codes the manager supports: quic-v1 only.

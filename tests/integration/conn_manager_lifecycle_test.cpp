@@ -21,7 +21,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <future>
 #include <optional>
+#include <thread>
 
 namespace quicreuse::test {
 namespace {
@@ -354,6 +356,30 @@ TEST(ConnManagerLifecycle, LendTransportOnAClosedManagerSaysItIsClosed) {
   ASSERT_FALSE(done);
   EXPECT_EQ(done.error(), make_error_code(errc::endpoint_closed));
   EXPECT_EQ(ConnManager::last_error(), "the connection manager is closed");
+}
+
+// The DoneSignal is the one object the manager hands out that any thread may use: the owner of
+// the lent endpoint waits on it from its own thread while the manager closes on its executor.
+TEST(ConnManagerLifecycle, DoneSignalMayBeWatchedFromAnotherThread) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  auto ep = Endpoint::bind(io.get_executor(), udp::endpoint(asio::ip::address_v4::any(), 0));
+  ASSERT_TRUE(ep);
+  auto done = cm->lend_transport("udp4", std::make_shared<Endpoint>(std::move(*ep)));
+  ASSERT_TRUE(done) << ConnManager::last_error();
+  auto work = asio::make_work_guard(io);
+  std::thread runner([&io] { io.run(); });
+  std::promise<void> fired;
+  EXPECT_FALSE(done->fired());  // asked here while the executor runs elsewhere
+  done->on_fired([&fired] { fired.set_value(); });
+  asio::post(io, [cm] { cm->close(); });  // the manager is closed on its executor
+  const bool in_time = fired.get_future().wait_for(10s) == std::future_status::ready;
+  EXPECT_TRUE(in_time);
+  EXPECT_TRUE(done->fired());
+  work.reset();
+  io.stop();
+  runner.join();
 }
 
 // ---------------------------------------------------------------------------------------------
