@@ -62,6 +62,8 @@ class MetricsRegistry {
   [[nodiscard]] std::string render() const;
 
  private:
+  // Guards the collector table: managers on different executors (strands) add and remove their
+  // collectors while a scraper on yet another thread may render.
   mutable std::mutex mutex_;
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, Collector> collectors_;

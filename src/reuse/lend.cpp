@@ -7,6 +7,8 @@
 
 #include <asio/post.hpp>
 
+#include <mutex>
+
 namespace quicreuse {
 
 struct DoneSignal::State {
