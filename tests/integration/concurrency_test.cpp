@@ -12,8 +12,9 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace quicreuse::test {
@@ -45,10 +46,41 @@ TlsClientConfig offer(const std::string& alpn) {
   return client_tls(std::move(alpns));
 }
 
+// Rounds counts the rounds that ended, from any thread, and lets the test thread wait for them.
+class Rounds {
+ public:
+  void add(bool good) {
+    {
+      const std::lock_guard lock(mutex_);
+      ++(good ? ok_ : failed_);
+    }
+    ended_.notify_all();
+  }
+  // Waits until n rounds ended or bound passed; returns whether they all ended.
+  bool wait_for(int n, std::chrono::milliseconds bound) {
+    std::unique_lock lock(mutex_);
+    return ended_.wait_for(lock, bound, [&] { return ok_ + failed_ >= n; });
+  }
+  int ok() {
+    const std::lock_guard lock(mutex_);
+    return ok_;
+  }
+  int failed() {
+    const std::lock_guard lock(mutex_);
+    return failed_;
+  }
+
+ private:
+  std::mutex mutex_;  // the rounds end on four strands and are read by the test thread
+  std::condition_variable ended_;
+  int ok_ = 0;
+  int failed_ = 0;
+};
+
 // One client: listens, dials the server from that socket, echoes, closes the listener; rounds
 // times. Runs on its manager's strand.
 asio::awaitable<void> client_rounds(std::shared_ptr<ConnManager> cm, Multiaddr server, int index,
-                                    int rounds, std::atomic<int>& ok, std::atomic<int>& failed) {
+                                    int rounds, Rounds& ended) {
   for (int r = 0; r < rounds; ++r) {
     // Earlier rounds' sockets stay pooled until collected: the association makes the dial leave
     // from this round's listen socket.
@@ -56,7 +88,7 @@ asio::awaitable<void> client_rounds(std::shared_ptr<ConnManager> cm, Multiaddr s
     auto ln = cm->listen_quic_and_associate(mine, *Multiaddr::parse("/ip4/127.0.0.1/udp/0/quic-v1"),
                                             proto_tls("client/1"));
     if (!ln) {
-      ++failed;
+      ended.add(false);
       continue;
     }
     const std::string alpn = "p" + std::to_string((index + r) % 4);
@@ -69,7 +101,7 @@ asio::awaitable<void> client_rounds(std::shared_ptr<ConnManager> cm, Multiaddr s
       conn->close();
     }
     (*ln)->close();
-    (good ? ok : failed)++;
+    ended.add(good);
   }
 }
 
@@ -77,8 +109,11 @@ TEST(Concurrency, ListenersAndDialsFromSeveralThreadsAtOnce) {
   asio::io_context io;
   auto work = asio::make_work_guard(io);
   std::vector<std::thread> runners;
+  std::vector<std::future<void>> drained;  // ready when a runner's io.run() returned
   for (int i = 0; i < 4; ++i) {
-    runners.emplace_back([&io] { io.run(); });
+    std::packaged_task<void()> run([&io] { io.run(); });
+    drained.push_back(run.get_future());
+    runners.emplace_back(std::move(run));
   }
   // The server manager and its four protocols, set up on its strand.
   auto server_strand = asio::make_strand(io);
@@ -106,8 +141,7 @@ TEST(Concurrency, ListenersAndDialsFromSeveralThreadsAtOnce) {
   // Four client managers, each started from its own thread.
   constexpr int kClients = 4;
   constexpr int kRounds = 8;
-  std::atomic<int> ok{0};
-  std::atomic<int> failed{0};
+  Rounds rounds;
   std::vector<std::shared_ptr<ConnManager>> clients;
   std::vector<asio::strand<asio::io_context::executor_type>> strands;
   for (int c = 0; c < kClients; ++c) {
@@ -121,19 +155,16 @@ TEST(Concurrency, ListenersAndDialsFromSeveralThreadsAtOnce) {
     starters.emplace_back([&, c] {
       asio::co_spawn(
           strands[static_cast<std::size_t>(c)],
-          client_rounds(clients[static_cast<std::size_t>(c)], target, c, kRounds, ok, failed),
+          client_rounds(clients[static_cast<std::size_t>(c)], target, c, kRounds, rounds),
           asio::detached);
     });
   }
   for (auto& t : starters) {
     t.join();
   }
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (ok + failed < kClients * kRounds && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_EQ(ok.load(), kClients * kRounds);
-  EXPECT_EQ(failed.load(), 0);
+  EXPECT_TRUE(rounds.wait_for(kClients * kRounds, 60s));
+  EXPECT_EQ(rounds.ok(), kClients * kRounds);
+  EXPECT_EQ(rounds.failed(), 0);
 
   // Close everything on its own strand, then stop the threads.
   std::vector<std::future<void>> closed;
@@ -155,10 +186,12 @@ TEST(Concurrency, ListenersAndDialsFromSeveralThreadsAtOnce) {
   for (auto& f : closed) {
     EXPECT_EQ(f.wait_for(10s), std::future_status::ready);
   }
-  // Let the closes drain on their strands, then release the managers on their strands too.
-  std::this_thread::sleep_for(100ms);
+  // Let the closes drain on their strands: the threads return once nothing is left to run.
   work.reset();
-  io.stop();
+  for (auto& f : drained) {
+    EXPECT_EQ(f.wait_for(30s), std::future_status::ready) << "work was left after every close";
+  }
+  io.stop();  // only needed when the bound above failed
   for (auto& t : runners) {
     t.join();
   }

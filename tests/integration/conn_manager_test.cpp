@@ -5,6 +5,7 @@
 #include "manager_helpers.hpp"
 #include "reuse/address_key.hpp"
 #include "reuse/manager_state.hpp"
+#include "wait.hpp"
 
 #include <quicreuse/conn_manager.hpp>
 
@@ -12,7 +13,6 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
@@ -181,11 +181,11 @@ TEST(ConnManager, ExternalTransport) {
       [&]() -> asio::awaitable<void> {
         using namespace asio::experimental::awaitable_operators;
         std::vector<std::uint8_t> buf(2048);
-        auto [dialed, received] = co_await (
-            (cm->dial_quic(ma("/ip4/127.0.0.1/udp/" + std::to_string(peer.local_endpoint().port()) +
-                              "/quic-v1"),
-                           tls_offer("libp2p"), {}, Association("quic")) ||
-             sleep_for(20ms)) &&
+        // The peer never answers: the dial is still pending when its first datagram arrives.
+        auto dialed = co_await (
+            cm->dial_quic(ma("/ip4/127.0.0.1/udp/" + std::to_string(peer.local_endpoint().port()) +
+                             "/quic-v1"),
+                          tls_offer("libp2p"), {}, Association("quic")) ||
             peer.async_receive_from(asio::buffer(buf), first_sender, as_tuple(use_awaitable)));
         dial_error = dialed.index() == 1 ? make_error_code(std::errc::timed_out)
                                          : std::get<0>(dialed).error();
@@ -395,17 +395,22 @@ TEST(ConnManagerDecision, D2DialReferenceIsReleasedWhenTheConnectionCloses) {
         during = cm->state()->reuse4->transports()[0]->ref_count();
         conn->close();
         conn = fail(errc::connection_closed);
-        co_await sleep_for(50ms);
-        after = cm->state()->reuse4->transports()[0]->ref_count();
+        const auto refs = [&] { return cm->state()->reuse4->transports()[0]->ref_count(); };
+        co_await wait_until([&] { return refs() == 1; }, 5s);
+        after = refs();
       },
       20s));
   EXPECT_EQ(during, 2);  // listener + dial
   EXPECT_EQ(after, 1);   // the seed would stay at 2 forever
 }
 
-asio::awaitable<void> send_later(udp::socket& socket, std::vector<std::uint8_t> datagram,
-                                 udp::endpoint to) {
-  co_await sleep_for(50ms);
+// Sends datagram to `to` once a whole QUIC handshake with the listener there (proto) is over: any
+// deadline of a read started before would have fired by then. read_done must still be false.
+asio::awaitable<void> send_after_a_handshake(udp::socket& socket,
+                                             std::vector<std::uint8_t> datagram, udp::endpoint to,
+                                             const bool& read_done) {
+  EXPECT_FALSE((co_await dial_leaf(to, "proto", 5s)).empty());
+  EXPECT_FALSE(read_done) << "the read without a deadline ended early";
   co_await socket.async_send_to(asio::buffer(datagram), to, as_tuple(use_awaitable));
 }
 
@@ -424,6 +429,7 @@ TEST(ConnManagerDecision, D4NoDeadlineMeansNoDeadlineAndD5CloseIsIdempotent) {
   std::error_code read_error;
   std::size_t read_bytes = 0;
   std::error_code timed_out;
+  bool read_done = false;
   ASSERT_TRUE(run_bounded(
       io,
       [&]() -> asio::awaitable<void> {
@@ -431,11 +437,13 @@ TEST(ConnManagerDecision, D4NoDeadlineMeansNoDeadlineAndD5CloseIsIdempotent) {
         std::vector<std::uint8_t> buf(1500);
         const stun::TransactionId id{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
         const auto request = stun::make_binding_request(id);
-        // The read starts first and waits (no deadline); the request arrives 50 ms later.
+        // The read starts first and waits (no deadline); the request arrives after a handshake.
         asio::co_spawn(co_await asio::this_coro::executor,
-                       send_later(stun_client, request, (*ln)->addr()), asio::detached);
+                       send_after_a_handshake(stun_client, request, (*ln)->addr(), read_done),
+                       asio::detached);
         auto [ec0, n0, from0] =
             co_await (*pc)->async_read_from(asio::buffer(buf), as_tuple(use_awaitable));
+        read_done = true;
         read_error = ec0;
         read_bytes = n0;
         // A deadline in the past fails the next read at once; a near one fails a pending read.
@@ -594,7 +602,13 @@ TEST(ConnManagerDecision, QueueFullClosesWithCodeOneAndCloseDrainsWith0x1006) {
             conns.push_back(*c);
           }
         }
-        co_await sleep_for(100ms);
+        int closed_early = 0;
+        for (auto& c : conns) {
+          c.on_close([&](const CloseInfo&) { ++closed_early; });
+        }
+        // The server closes the one it has no room for (code 1) once its handshake is done there.
+        co_await wait_until([&] { return closed_early > 0; }, 10s);
+        EXPECT_EQ(closed_early, 1);
         (*ln)->close();  // the 16 queued ones are closed with 0x1006
         for (auto& c : conns) {
           auto [ec] = co_await c.async_wait_closed(as_tuple(use_awaitable));
@@ -649,7 +663,9 @@ TEST(ConnManagerMetrics, ConnectionsPacketsPoolsAndHandshakesAreCounted) {
         if (dialed) {
           dialed->close(7, "done");
         }
-        co_await sleep_for(100ms);
+        if (accepted) {  // the server has seen the close
+          co_await accepted->async_wait_closed(as_tuple(use_awaitable));
+        }
       },
       20s));
   const std::string text = cm->metrics()->render();
@@ -689,8 +705,13 @@ TEST(ConnManagerGc, UnusedSocketsAreCollectedByTheTimerAndCloseStopsIt) {
   EXPECT_EQ(pooled(), 2u);
   (*ln)->close();
   lease->release();
-  // Still pooled right after the release...
-  io.run_for(20ms);
+  // Still pooled after the first collection that follows the release (max_unused is 1 s)...
+  const auto& gc_timer = *cm->state()->gc_timer;
+  const auto before = gc_timer.expiry();
+  for (int i = 0; i < 1000 && gc_timer.expiry() == before; ++i) {
+    io.run_one_for(10ms);  // the collector re-arms its timer after each collection
+  }
+  ASSERT_NE(gc_timer.expiry(), before) << "no collection ran";
   EXPECT_EQ(pooled(), 2u);
   // ...and gone within a few intervals after max_unused (bounded wait, no timing assertion).
   const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -700,8 +721,10 @@ TEST(ConnManagerGc, UnusedSocketsAreCollectedByTheTimerAndCloseStopsIt) {
   EXPECT_EQ(pooled(), 0u);
   cm->close();
   check_closed(*cm);
-  io.run_for(20ms);                 // the cancelled timer's handler runs once
-  EXPECT_EQ(io.run_for(50ms), 0u);  // then nothing is left to run: the collector stopped
+  // The cancelled timer's handler runs once, then nothing is left to run: the collector stopped,
+  // so the context runs out of work long before the bound.
+  io.run_for(10s);
+  EXPECT_TRUE(io.stopped());
 }
 
 }  // namespace

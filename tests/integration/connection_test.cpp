@@ -45,6 +45,17 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(as_tuple(use_awaitable));
 }
 
+// Writes one byte on a stream of an echoing peer and reads its echo: one round trip through the
+// peer, which every packet the peer sent before it has finished too.
+asio::awaitable<void> one_byte_round_trip(Stream& stream) {
+  std::vector<std::uint8_t> byte = {0x5a};
+  co_await asio::async_write(stream, asio::buffer(byte), as_tuple(use_awaitable));
+  std::vector<std::uint8_t> back(1);
+  auto [ec, n] = co_await asio::async_read(stream, asio::buffer(back), as_tuple(use_awaitable));
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(back, byte);
+}
+
 // Holds accepted connections (and their streams) so they stay open for the test.
 struct Accepted {
   std::vector<Connection> connections;
@@ -81,9 +92,10 @@ TEST(Connection, OpenWaitsWhileThePeersStreamLimitBlocksIt) {
         auto s1 = co_await conn->open_stream();
         auto s2 = co_await conn->open_stream();
         EXPECT_TRUE(s1 && s2);
-        // A third stream must wait: the limit is 2 and both are still open.
+        // A third stream must wait: the limit is 2 and both are still open. Without the limit it
+        // would open at once, long before a round trip through the server on stream 1 ends.
         auto third =
-            co_await (conn->async_open_stream(as_tuple(use_awaitable)) || sleep_for(300ms));
+            co_await (conn->async_open_stream(as_tuple(use_awaitable)) || one_byte_round_trip(*s1));
         third_opened_early = third.index() == 0;
         // Finish stream 1 both ways (the echo server answers FIN with FIN and drops it).
         std::vector<std::uint8_t> one = {1};
@@ -140,6 +152,10 @@ TEST(Connection, ResetAndStopSendingCarryTheirCodesToThePeer) {
         co_await asio::async_write(*s2, asio::buffer(hi), as_tuple(use_awaitable));
         auto in2 = co_await accepted->accept_stream();
         EXPECT_TRUE(in2);
+        // From here on the server echoes the client's new streams: each echo is a round trip
+        // that lets whatever the server sent before it (STOP_SENDING, acknowledgements) arrive.
+        asio::co_spawn(co_await asio::this_coro::executor, echo_connection(*accepted),
+                       asio::detached);
         (void)in2->stop_sending(9);
         std::vector<std::uint8_t> chunk(1000, 1);
         for (int i = 0; i < 200; ++i) {
@@ -149,14 +165,14 @@ TEST(Connection, ResetAndStopSendingCarryTheirCodesToThePeer) {
             client_write_error = ec;
             break;
           }
-          co_await sleep_for(5ms);
+          co_await echo_round_trip(*conn, pattern(1, 2));
         }
         // The code becomes known once the stream closed on both sides.
         (void)in2->shutdown_send();
         for (int i = 0; i < 200 && !s2->stop_sending_code(); ++i) {
           auto [ec, n] = co_await s2->async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
           if (ec) {
-            co_await sleep_for(5ms);
+            co_await echo_round_trip(*conn, pattern(1, 3));
           }
         }
         client_saw_stop = s2->stop_sending_code();
@@ -327,17 +343,22 @@ TEST(Connection, QlogWritesOneFilePerConnectionAndRole) {
   config.qlog_dir = dir;
   Pair p(config, config);
   ASSERT_TRUE(p.server.listen(server_tls()));
-  asio::co_spawn(p.io, echo_server(p.server), asio::detached);
   ASSERT_TRUE(run_bounded(
       p.io,
       [&]() -> asio::awaitable<void> {
-        auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
-        EXPECT_TRUE(conn);
-        if (conn) {
-          co_await echo_round_trip(*conn, pattern(10, 1));
-          conn->close();
+        using namespace asio::experimental::awaitable_operators;
+        auto [accepted, conn] =
+            co_await (p.server.accept() && p.client.dial(p.server.local_endpoint(), client_tls()));
+        EXPECT_TRUE(accepted && conn);
+        if (!accepted || !conn) {
+          co_return;
         }
-        co_await sleep_for(100ms);
+        asio::co_spawn(co_await asio::this_coro::executor, echo_connection(*accepted),
+                       asio::detached);
+        co_await echo_round_trip(*conn, pattern(10, 1));
+        conn->close();
+        // Both sides have closed once the server saw the client's CONNECTION_CLOSE.
+        co_await accepted->async_wait_closed(as_tuple(use_awaitable));
       },
       20s));
   p.server.close();
@@ -496,18 +517,40 @@ TEST(Connection, KeepAliveHoldsAQuietConnectionOpen) {
   ASSERT_TRUE(p.server.listen(server_tls()));
   Accepted held;
   asio::co_spawn(p.io, accept_and_hold(p.server, held), asio::detached);
+  // A control pair with the same idle timeout and no keep-alive: each of its connections closing
+  // by idle timeout proves that one idle timeout went by.
+  EndpointConfig quiet_config = config;
+  quiet_config.transport.keep_alive_period = 0ms;
+  auto quiet_server = Endpoint::bind(p.io.get_executor(), loopback(false), quiet_config);
+  auto quiet_client = Endpoint::bind(p.io.get_executor(), loopback(false), quiet_config);
+  ASSERT_TRUE(quiet_server && quiet_client);
+  ASSERT_TRUE(quiet_server->listen(server_tls()));
+  Accepted quiet_held;
+  asio::co_spawn(p.io, accept_and_hold(*quiet_server, quiet_held), asio::detached);
   bool open_after = false;
+  std::vector<std::error_code> quiet_closes;
   ASSERT_TRUE(run_bounded(
       p.io,
       [&]() -> asio::awaitable<void> {
         auto conn = co_await p.client.dial(p.server.local_endpoint(), client_tls());
         EXPECT_TRUE(conn);
-        if (conn) {
-          co_await sleep_for(3000ms);  // three idle timeouts
-          open_after = conn->is_open();
+        if (!conn) {
+          co_return;
         }
+        // Three idle timeouts, one after the other, while conn stays quiet.
+        for (int i = 0; i < 3; ++i) {
+          auto control = co_await quiet_client->dial(quiet_server->local_endpoint(), client_tls());
+          EXPECT_TRUE(control);
+          if (!control) {
+            co_return;
+          }
+          auto [ec] = co_await control->async_wait_closed(as_tuple(use_awaitable));
+          quiet_closes.push_back(ec);
+        }
+        open_after = conn->is_open();
       },
       20s));
+  EXPECT_EQ(quiet_closes, std::vector<std::error_code>(3, make_error_code(errc::idle_timeout)));
   EXPECT_TRUE(open_after);
 }
 

@@ -1,6 +1,7 @@
 // Endpoint on real sockets (127.0.0.1 and ::1): listen + dial + non-QUIC on one socket, errors,
 // close semantics.
 #include "io_helpers.hpp"
+#include "wait.hpp"
 
 #include <quicreuse/endpoint.hpp>
 #include <quicreuse/stun.hpp>
@@ -9,7 +10,6 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
@@ -22,11 +22,13 @@ using asio::experimental::as_tuple;
 using namespace std::chrono_literals;
 
 // Keeps the first accepted connection, then waits for a second; records how that wait ended.
-asio::awaitable<void> accept_twice(Endpoint& ep, std::error_code& second) {
+// Accepts one connection (then sets accepted_first), holds it, and waits for a second.
+asio::awaitable<void> accept_twice(Endpoint& ep, std::error_code& second, bool& accepted_first) {
   auto first = co_await ep.accept();
   if (!first) {
     co_return;
   }
+  accepted_first = true;
   auto [ec, conn] = co_await ep.async_accept(as_tuple(use_awaitable));
   second = ec;
 }
@@ -180,7 +182,8 @@ TEST_P(EndpointIntegration, CloseCompletesPendingOperationsAndIsIdempotent) {
   std::error_code non_quic_error;
   std::error_code stream_error;
   std::error_code peer_close;
-  asio::co_spawn(io, accept_twice(*server, accept_error), asio::detached);
+  bool accepted_first = false;
+  asio::co_spawn(io, accept_twice(*server, accept_error, accepted_first), asio::detached);
   asio::co_spawn(io, read_one_non_quic(*server, non_quic_error), asio::detached);
   ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
     auto conn = co_await client->dial(server->local_endpoint(), client_tls());
@@ -190,9 +193,8 @@ TEST_P(EndpointIntegration, CloseCompletesPendingOperationsAndIsIdempotent) {
     }
     auto stream = co_await conn->open_stream();
     EXPECT_TRUE(stream);
-    // The client waits on a read while the server endpoint closes under it.
-    asio::steady_timer t(io, 50ms);
-    co_await t.async_wait(use_awaitable);
+    // The server closes with a second accept parked behind the connection it accepted.
+    EXPECT_TRUE(co_await wait_until([&] { return accepted_first; }, 5s));
     server->close();
     server->close();  // idempotent (D5)
     std::uint8_t buf[16];
@@ -201,7 +203,10 @@ TEST_P(EndpointIntegration, CloseCompletesPendingOperationsAndIsIdempotent) {
     auto [closed_ec] = co_await conn->async_wait_closed(as_tuple(use_awaitable));
     peer_close = closed_ec;
   }));
-  io.run_for(100ms);
+  // The parked operations complete on the executor after the close.
+  ASSERT_TRUE(run_bounded(io, [&]() -> asio::awaitable<void> {
+    co_await wait_until([&] { return accept_error && non_quic_error; }, 5s);
+  }));
   EXPECT_EQ(accept_error, make_error_code(errc::endpoint_closed));
   EXPECT_EQ(non_quic_error, make_error_code(errc::endpoint_closed));
   // The server's CONNECTION_CLOSE (application code 0) reached the client.

@@ -3,6 +3,7 @@
 // clients get a stateless Retry), and a legitimate client connects during the flood.
 #include "first_flights.hpp"
 #include "io_helpers.hpp"
+#include "wait.hpp"
 
 #include <quicreuse/conn_manager.hpp>
 #include <quicreuse/metrics.hpp>
@@ -11,7 +12,6 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
@@ -101,10 +101,7 @@ TEST(Flood, ValidInitialsPastTheHalfOpenCapGetRetriesAndALegitimateClientIsServe
             co_await asio::post(ex, use_awaitable);  // let the server take its share
           }
         }
-        for (int i = 0; i < 3000 && !legit.done; ++i) {  // bounded: 30 s
-          asio::steady_timer t(ex, 10ms);
-          co_await t.async_wait(as_tuple(use_awaitable));
-        }
+        co_await wait_until([&] { return legit.done; }, 30s);
         client->close();
       },
       60s));

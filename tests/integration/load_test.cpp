@@ -1,5 +1,6 @@
 // Load on real sockets: many concurrent connections and streams; hostile floods during transfers.
 #include "io_helpers.hpp"
+#include "wait.hpp"
 
 #include <quicreuse/endpoint.hpp>
 
@@ -97,11 +98,7 @@ TEST(Load, TwoHundredConcurrentConnectionsTimesFourStreamsEchoByteExact) {
   ASSERT_TRUE(run_bounded(
       io,
       [&]() -> asio::awaitable<void> {
-        asio::steady_timer t(io);
-        while (tally.ok + tally.failed < 200) {
-          t.expires_after(5ms);
-          co_await t.async_wait(as_tuple(use_awaitable));
-        }
+        co_await wait_until([&] { return tally.ok + tally.failed >= 200; }, 235s);
       },
       240s));
   EXPECT_EQ(tally.ok, 200) << tally.first_error;
