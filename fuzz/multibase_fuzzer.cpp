@@ -1,9 +1,9 @@
-// Fuzzes the multibase codecs of src/reuse/multibase.hpp (the /certhash and /p2p values of
+// Fuzzes the multibase codecs of src/multiaddr/multibase.hpp (the /certhash and /p2p values of
 // multiaddr text): decoding arbitrary text, and encoding arbitrary bytes then decoding them back.
 //
 // Input: read twice, once as multibase text and once as the bytes to encode.
 #include "fuzz_check.hpp"
-#include "reuse/multibase.hpp"
+#include "multiaddr/multibase.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,6 +1,6 @@
 // Seeds of the codec harnesses: multiaddr text and binary, multibase, STUN, tokens (seeds.hpp).
 #include "core/tokens.hpp"
-#include "reuse/multibase.hpp"
+#include "multiaddr/multibase.hpp"
 #include "seeds.hpp"
 #include "tokens_input.hpp"
 

@@ -18,42 +18,8 @@ using asio::use_awaitable;
 using asio::experimental::as_tuple;
 
 namespace {
-// Per-stream buffers of the echo server: small, since a peer may open hundreds of streams.
-constexpr std::size_t kEchoBuffer = std::size_t{16} * 1024;
 // The client side reads whole echoes: one larger buffer per stream it opens itself.
 constexpr std::size_t kReadBuffer = std::size_t{256} * 1024;
-}  // namespace
-
-asio::awaitable<void> echo_stream(Stream stream) {
-  std::vector<std::uint8_t> buf(kEchoBuffer);
-  for (;;) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-    if (ec == asio::error::eof) {
-      (void)stream.shutdown_send();
-      co_return;
-    }
-    if (ec) {
-      co_return;
-    }
-    auto [wec, written] =
-        co_await asio::async_write(stream, asio::buffer(buf.data(), n), as_tuple(use_awaitable));
-    if (wec) {
-      co_return;
-    }
-  }
-}
-
-asio::awaitable<void> echo_connection(Connection conn) {
-  for (;;) {
-    auto [ec, stream] = co_await conn.async_accept_stream(as_tuple(use_awaitable));
-    if (ec) {
-      co_return;
-    }
-    asio::co_spawn(conn.get_executor(), echo_stream(std::move(stream)), asio::detached);
-  }
-}
-
-namespace {
 
 asio::awaitable<void> serve_connection(Connection conn, Output out) {
   const std::string remote = format_host_port(conn.remote_endpoint());

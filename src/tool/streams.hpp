@@ -1,6 +1,7 @@
 // Stream-level building blocks: echo service, request/response round trips, STUN answering.
 #pragma once
 
+#include "echo.hpp"
 #include "output.hpp"
 #include "stun_limiter.hpp"
 
@@ -19,11 +20,6 @@
 #include <vector>
 
 namespace quicreuse::tool {
-
-// Echoes one stream: every byte read is written back; the peer's FIN is answered with FIN.
-asio::awaitable<void> echo_stream(Stream stream);
-// Echoes every bidirectional stream the peer opens on conn, until it closes.
-asio::awaitable<void> echo_connection(Connection conn);
 
 // Accepts connections on listener until it closes; prints
 // `accepted <ip:port> alpn=<P> cipher=<SUITE>` for each and echoes its streams.

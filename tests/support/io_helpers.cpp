@@ -71,35 +71,6 @@ TlsClientConfig client_tls(std::vector<std::string> alpns) {
   return config;
 }
 
-asio::awaitable<void> echo_stream(Stream stream) {
-  std::vector<std::uint8_t> buf(std::size_t{64} * 1024);
-  for (;;) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-    if (ec == asio::error::eof) {
-      (void)stream.shutdown_send();
-      co_return;
-    }
-    if (ec) {
-      co_return;
-    }
-    auto [wec, written] =
-        co_await asio::async_write(stream, asio::buffer(buf.data(), n), as_tuple(use_awaitable));
-    if (wec) {
-      co_return;
-    }
-  }
-}
-
-asio::awaitable<void> echo_connection(Connection conn) {
-  for (;;) {
-    auto [ec, stream] = co_await conn.async_accept_stream(as_tuple(use_awaitable));
-    if (ec) {
-      co_return;
-    }
-    asio::co_spawn(conn.get_executor(), echo_stream(std::move(stream)), asio::detached);
-  }
-}
-
 asio::awaitable<void> echo_server(Endpoint& ep) {
   for (;;) {
     auto [ec, conn] = co_await ep.async_accept(as_tuple(use_awaitable));

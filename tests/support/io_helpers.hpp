@@ -1,6 +1,8 @@
 // Helpers for tests on real sockets: bounded runs of coroutines, echo servers, test TLS.
 #pragma once
 
+#include "tool/echo.hpp"
+
 #include <quicreuse/endpoint.hpp>
 #include <quicreuse/stun.hpp>
 
@@ -27,10 +29,9 @@ TlsServerConfig server_tls();
 TlsClientConfig client_tls(std::vector<std::string> alpns);
 TlsClientConfig client_tls();
 
-// Echoes one stream: everything read is written back; EOF is answered with FIN.
-asio::awaitable<void> echo_stream(Stream stream);
-// Echoes every bidirectional stream of conn until it closes.
-asio::awaitable<void> echo_connection(Connection conn);
+// The echo service of the tool (src/tool/echo.hpp), shared with the tests.
+using tool::echo_connection;
+using tool::echo_stream;
 // Accepts connections on ep and echoes them until the endpoint closes.
 asio::awaitable<void> echo_server(Endpoint& ep);
 // Sends data on a new stream of conn, half-closes, reads to EOF; returns what came back (or the

@@ -1,8 +1,8 @@
 // Multiaddr codec and QUIC multiaddr conversions: Go's vectors (quic_multiaddr_test.go and
 // go-multiaddr's tables), round trips text <-> binary, bad input with the message naming the bad
 // part, and mutation robustness. Name resolution only touches "localhost" (/etc/hosts).
-#include "reuse/multibase.hpp"
-#include "reuse/varint.hpp"
+#include "multiaddr/multibase.hpp"
+#include "multiaddr/varint.hpp"
 
 #include <quicreuse/multiaddr.hpp>
 

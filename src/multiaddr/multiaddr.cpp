@@ -3,9 +3,9 @@
 //
 // Port of go-multiaddr (codec.go, transcoders.go, net/convert.go DialArgs) for the protocols a
 // QUIC connection manager needs, and of go-libp2p quicreuse/quic_multiaddr.go.
-#include "reuse/multiaddr_internal.hpp"
-#include "reuse/multibase.hpp"
-#include "reuse/varint.hpp"
+#include "multiaddr/multiaddr_internal.hpp"
+#include "multiaddr/multibase.hpp"
+#include "multiaddr/varint.hpp"
 
 #include <quicreuse/multiaddr.hpp>
 

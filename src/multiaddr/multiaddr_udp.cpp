@@ -1,8 +1,8 @@
 // Multiaddr conversions to and from UDP endpoints (go-multiaddr net/convert.go DialArgs) and QUIC
 // addresses (go-libp2p quicreuse/quic_multiaddr.go); the codec is in multiaddr.cpp.
-#include "reuse/multiaddr_internal.hpp"
-#include "reuse/multibase.hpp"
-#include "reuse/varint.hpp"
+#include "multiaddr/multiaddr_internal.hpp"
+#include "multiaddr/multibase.hpp"
+#include "multiaddr/varint.hpp"
 
 #include <quicreuse/multiaddr.hpp>
 

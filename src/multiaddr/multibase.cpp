@@ -1,5 +1,5 @@
 // Multibase decoding and the two encodings multiaddr text uses (see multibase.hpp).
-#include "reuse/multibase.hpp"
+#include "multiaddr/multibase.hpp"
 
 #include <algorithm>
 #include <cstdio>
