@@ -34,6 +34,7 @@ class MetricsRegistry;
 
 namespace detail {
 struct ManagerState;
+struct ConnManagerTestPeer;
 class TransportRef;
 }  // namespace detail
 
@@ -239,9 +240,9 @@ class ConnManager {
 
   // Implementation (library internal).
   explicit ConnManager(std::shared_ptr<detail::ManagerState> state);
-  [[nodiscard]] const std::shared_ptr<detail::ManagerState>& state() const { return state_; }
 
  private:
+  friend struct detail::ConnManagerTestPeer;  // tests/support: the tests' view of the state
   std::shared_ptr<detail::ManagerState> state_;
 };
 
