@@ -33,6 +33,7 @@ namespace quicreuse {
 class MetricsRegistry;
 
 namespace detail {
+struct Access;
 struct ManagerState;
 struct ConnManagerTestPeer;
 class TransportRef;
@@ -140,10 +141,11 @@ class DoneSignal {
   // Runs callback once the signal fires: in the thread that fires it (the manager's executor),
   // or at once in the caller when it has fired already.
   void on_fired(std::function<void()> callback);
-  struct State;
-  explicit DoneSignal(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  struct State;  // library internal
 
  private:
+  friend struct detail::Access;  // built by ConnManager::lend_transport
+  explicit DoneSignal(std::shared_ptr<State> state) : state_(std::move(state)) {}
   std::shared_ptr<State> state_;
 };
 
@@ -238,10 +240,9 @@ class ConnManager {
   // returns. Idempotent (D5).
   void close();
 
-  // Implementation (library internal).
-  explicit ConnManager(std::shared_ptr<detail::ManagerState> state);
-
  private:
+  friend struct detail::Access;  // built by create()
+  explicit ConnManager(std::shared_ptr<detail::ManagerState> state);
   friend struct detail::ConnManagerTestPeer;  // tests/support: the tests' view of the state
   std::shared_ptr<detail::ManagerState> state_;
 };

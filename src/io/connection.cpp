@@ -1,4 +1,5 @@
 // Connection (public handle) and ConnectionState (its io-side state).
+#include "io/access.hpp"
 #include "io/endpoint_state.hpp"
 
 #include <quicreuse/connection.hpp>
@@ -133,7 +134,7 @@ Stream ConnectionState::make_stream(std::int64_t id) {
     user_ref = ref;
   }
   streams.try_emplace(id);
-  return Stream(std::make_shared<StreamHandle>(std::move(ref), id));
+  return Access::make<Stream>(std::make_shared<StreamHandle>(std::move(ref), id));
 }
 
 void ConnectionState::try_accept_streams(bool bidi) {

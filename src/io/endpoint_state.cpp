@@ -1,5 +1,6 @@
 #include "io/endpoint_state.hpp"
 
+#include "io/access.hpp"
 #include "io/application_turn.hpp"
 #include "io/memory_release.hpp"
 #include "io/route_probe.hpp"
@@ -295,7 +296,7 @@ Connection EndpointState::make_connection(core::ConnectionHandle handle) {
     ref = std::make_shared<ConnectionRef>(st);
     st->user_ref = ref;
   }
-  return Connection(std::move(ref));
+  return Access::make<Connection>(std::move(ref));
 }
 
 void EndpointState::on_events(core::Connection& conn,

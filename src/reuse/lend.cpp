@@ -1,4 +1,5 @@
 // Lending application endpoints to the manager. Port of connmgr.go: LendTransport.
+#include "io/access.hpp"
 #include "reuse/address_key.hpp"
 #include "reuse/last_error.hpp"
 #include "reuse/manager_state.hpp"
@@ -86,7 +87,7 @@ Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
                            : "lending a transport bound to a specific IP "
                              "is not supported");
   }
-  return DoneSignal(signal);
+  return detail::Access::make<DoneSignal>(signal);
 }
 
 }  // namespace quicreuse
