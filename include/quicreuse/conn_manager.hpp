@@ -138,8 +138,11 @@ class DoneSignal {
  public:
   // Returns whether the manager is done with the endpoint.
   [[nodiscard]] bool fired() const;
-  // Runs callback once the signal fires: in the thread that fires it (the manager's executor),
-  // or at once in the caller when it has fired already.
+  // Runs callback once after the signal fires, always posted to the manager's executor: never
+  // inline in on_fired() (even when the signal has fired already) and never inside the manager
+  // call that fires it (close(), garbage collection), so the callback may use the manager and the
+  // endpoint freely. A callback still waiting holds no work on the executor; when the executor
+  // never runs again, it never runs.
   void on_fired(std::function<void()> callback);
   struct State;  // library internal
 

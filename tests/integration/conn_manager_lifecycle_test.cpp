@@ -382,6 +382,32 @@ TEST(ConnManagerLifecycle, DoneSignalMayBeWatchedFromAnotherThread) {
   runner.join();
 }
 
+// DoneSignal callbacks are posted to the manager's executor: never run inside the close() that
+// fires the signal, nor inline in on_fired() once it has fired.
+TEST(ConnManagerLifecycle, DoneSignalCallbacksArePostedToTheExecutor) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  auto ep = Endpoint::bind(io.get_executor(), udp::endpoint(asio::ip::address_v4::any(), 0));
+  ASSERT_TRUE(ep);
+  auto done = cm->lend_transport("udp4", std::make_shared<Endpoint>(std::move(*ep)));
+  ASSERT_TRUE(done);
+  int before = 0;
+  bool in_close = false;
+  done->on_fired([&] { before += in_close ? 100 : 1; });
+  in_close = true;
+  cm->close();
+  in_close = false;
+  EXPECT_TRUE(done->fired());
+  EXPECT_EQ(before, 0);  // not run inside close()
+  int after = 0;
+  done->on_fired([&after] { ++after; });
+  EXPECT_EQ(after, 0);  // not run inline although the signal has fired
+  io.poll();
+  EXPECT_EQ(before, 1);
+  EXPECT_EQ(after, 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 7. Concurrent reads on a shared non-QUIC conn each get a datagram.
 
