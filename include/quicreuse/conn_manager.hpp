@@ -33,7 +33,9 @@ namespace quicreuse {
 class MetricsRegistry;
 
 namespace detail {
+struct Access;
 struct ManagerState;
+struct ConnManagerTestPeer;
 class TransportRef;
 }  // namespace detail
 
@@ -136,13 +138,17 @@ class DoneSignal {
  public:
   // Returns whether the manager is done with the endpoint.
   [[nodiscard]] bool fired() const;
-  // Runs callback once the signal fires: in the thread that fires it (the manager's executor),
-  // or at once in the caller when it has fired already.
+  // Runs callback once after the signal fires, always posted to the manager's executor: never
+  // inline in on_fired() (even when the signal has fired already) and never inside the manager
+  // call that fires it (close(), garbage collection), so the callback may use the manager and the
+  // endpoint freely. A callback still waiting holds no work on the executor; when the executor
+  // never runs again, it never runs.
   void on_fired(std::function<void()> callback);
-  struct State;
-  explicit DoneSignal(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  struct State;  // library internal
 
  private:
+  friend struct detail::Access;  // built by ConnManager::lend_transport
+  explicit DoneSignal(std::shared_ptr<State> state) : state_(std::move(state)) {}
   std::shared_ptr<State> state_;
 };
 
@@ -237,11 +243,10 @@ class ConnManager {
   // returns. Idempotent (D5).
   void close();
 
-  // Implementation (library internal).
-  explicit ConnManager(std::shared_ptr<detail::ManagerState> state);
-  [[nodiscard]] const std::shared_ptr<detail::ManagerState>& state() const { return state_; }
-
  private:
+  friend struct detail::Access;  // built by create()
+  explicit ConnManager(std::shared_ptr<detail::ManagerState> state);
+  friend struct detail::ConnManagerTestPeer;  // tests/support: the tests' view of the state
   std::shared_ptr<detail::ManagerState> state_;
 };
 

@@ -76,7 +76,6 @@ class Connection {
  public:
   // An empty handle; only operator bool and the destructor may be used.
   Connection() = default;
-  explicit Connection(std::shared_ptr<detail::ConnectionRef> ref);
 
   [[nodiscard]] explicit operator bool() const noexcept { return ref_ != nullptr; }
   [[nodiscard]] executor_type get_executor() const;
@@ -175,6 +174,8 @@ class Connection {
   friend bool operator==(const Connection& a, const Connection& b) noexcept;
 
  private:
+  friend struct detail::Access;  // builds handles from internal state
+  explicit Connection(std::shared_ptr<detail::ConnectionRef> ref);
   static void start_accept(const std::shared_ptr<detail::ConnectionRef>& ref, bool bidi,
                            detail::StreamCompletion c);
   static void start_open(const std::shared_ptr<detail::ConnectionRef>& ref, bool bidi,

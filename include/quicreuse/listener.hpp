@@ -18,8 +18,9 @@
 namespace quicreuse {
 
 namespace detail {
+struct Access;
 struct SubListenerState;
-}
+}  // namespace detail
 
 // Listener hands out the connections whose negotiated ALPN belongs to it (spec section 3.3).
 // Several Listeners (one per ALPN set) share one QUIC listener and one UDP socket; each has a
@@ -33,7 +34,6 @@ struct SubListenerState;
 // address releases its socket. Threading: use it on the ConnManager's executor.
 class Listener {
  public:
-  explicit Listener(std::shared_ptr<detail::SubListenerState> state);
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
   Listener(Listener&&) = delete;
@@ -70,6 +70,8 @@ class Listener {
   void close();
 
  private:
+  friend struct detail::Access;  // built by ConnManager::listen_quic
+  explicit Listener(std::shared_ptr<detail::SubListenerState> state);
   [[nodiscard]] asio::any_io_executor executor() const;
   static void start_accept(const std::shared_ptr<detail::SubListenerState>& s,
                            detail::ConnectionCompletion c);

@@ -17,8 +17,9 @@
 namespace quicreuse {
 
 namespace detail {
+struct Access;
 struct NonQuicConnState;
-}
+}  // namespace detail
 
 // NonQuicPacketConn lets another protocol (WebRTC-direct's STUN and DTLS) use the UDP socket of
 // a QUIC listener: it reads the datagrams the endpoint classifies as non-QUIC and writes raw
@@ -28,7 +29,6 @@ struct NonQuicConnState;
 // Threading: use it on the ConnManager's executor.
 class NonQuicPacketConn {
  public:
-  explicit NonQuicPacketConn(std::shared_ptr<detail::NonQuicConnState> state);
   NonQuicPacketConn(const NonQuicPacketConn&) = delete;
   NonQuicPacketConn& operator=(const NonQuicPacketConn&) = delete;
   NonQuicPacketConn(NonQuicPacketConn&&) = delete;
@@ -64,6 +64,8 @@ class NonQuicPacketConn {
   void close();
 
  private:
+  friend struct detail::Access;  // built by ConnManager::shared_non_quic_packet_conn
+  explicit NonQuicPacketConn(std::shared_ptr<detail::NonQuicConnState> state);
   [[nodiscard]] asio::any_io_executor executor() const;
   static void start_read(const std::shared_ptr<detail::NonQuicConnState>& s, asio::mutable_buffer b,
                          detail::PacketCompletion c);

@@ -26,7 +26,6 @@ class Stream {
 
   // An empty handle (every operation fails with errc::stream_closed).
   Stream() = default;
-  explicit Stream(std::shared_ptr<detail::StreamHandle> handle);
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
   Stream(Stream&&) noexcept = default;
@@ -85,6 +84,8 @@ class Stream {
   void close() noexcept { handle_.reset(); }
 
  private:
+  friend struct detail::Access;  // builds handles from internal state
+  explicit Stream(std::shared_ptr<detail::StreamHandle> handle);
   static void start_read(const std::shared_ptr<detail::StreamHandle>& h,
                          std::vector<asio::mutable_buffer> bufs, detail::SizeCompletion c);
   static void start_write(const std::shared_ptr<detail::StreamHandle>& h,

@@ -1,4 +1,5 @@
 // Connection (public handle) and ConnectionState (its io-side state).
+#include "io/access.hpp"
 #include "io/endpoint_state.hpp"
 
 #include <quicreuse/connection.hpp>
@@ -87,25 +88,13 @@ void ConnectionState::on_closed(const core::Connection* conn) {
   }
   const std::error_code ec = closed_error();
   for (auto* queue : {&accept_bidi, &accept_uni, &open_bidi, &open_uni}) {
-    while (!queue->empty()) {
-      auto op = std::move(queue->front());
-      queue->pop_front();
-      op.completion.complete(ec, Stream{});
-    }
+    queue->fail_all(ec);
   }
-  while (!datagram_waiters.empty()) {
-    auto op = std::move(datagram_waiters.front());
-    datagram_waiters.pop_front();
-    op.completion.complete(ec, {});
-  }
+  datagram_waiters.fail_all(ec);
   for (auto& callback : std::exchange(close_callbacks, {})) {
     asio::post(executor, [cb = std::move(callback), info = close_info] { cb(info); });
   }
-  while (!closed_waiters.empty()) {
-    auto op = std::move(closed_waiters.front());
-    closed_waiters.pop_front();
-    op.completion.complete(close_info.error ? close_info.error : ec);
-  }
+  closed_waiters.fail_all(close_info.error ? close_info.error : ec);
   std::vector<std::int64_t> ids;
   for (auto& [id, w] : streams) {
     ids.push_back(id);
@@ -133,7 +122,7 @@ Stream ConnectionState::make_stream(std::int64_t id) {
     user_ref = ref;
   }
   streams.try_emplace(id);
-  return Stream(std::make_shared<StreamHandle>(std::move(ref), id));
+  return Access::make<Stream>(std::make_shared<StreamHandle>(std::move(ref), id));
 }
 
 void ConnectionState::try_accept_streams(bool bidi) {
@@ -144,8 +133,7 @@ void ConnectionState::try_accept_streams(bool bidi) {
     if (!id) {
       return;
     }
-    auto op = std::move(queue.front());
-    queue.pop_front();
+    auto op = queue.pop();
     op.completion.complete({}, make_stream(*id));
   }
 }
@@ -159,13 +147,11 @@ void ConnectionState::try_open_streams(bool bidi) {
       if (id.error() == make_error_code(errc::stream_limit_reached)) {
         return;  // still blocked: wait for streams_available
       }
-      auto op = std::move(queue.front());
-      queue.pop_front();
+      auto op = queue.pop();
       op.completion.complete(id.error(), Stream{});
       continue;
     }
-    auto op = std::move(queue.front());
-    queue.pop_front();
+    auto op = queue.pop();
     op.completion.complete({}, make_stream(*id));
   }
 }
@@ -260,8 +246,7 @@ void ConnectionState::try_datagrams() {
     if (!d) {
       return;
     }
-    auto op = std::move(datagram_waiters.front());
-    datagram_waiters.pop_front();
+    auto op = datagram_waiters.pop();
     op.completion.complete({}, std::move(*d));
   }
 }
@@ -286,30 +271,12 @@ void ConnectionState::release_stream(std::int64_t id) {
 
 void ConnectionState::cancel(std::uint64_t op_id) {
   for (auto* queue : {&accept_bidi, &accept_uni, &open_bidi, &open_uni}) {
-    for (auto it = queue->begin(); it != queue->end(); ++it) {
-      if (it->id == op_id) {
-        auto op = std::move(*it);
-        queue->erase(it);
-        op.completion.complete_cancelled(asio::error::operation_aborted, Stream{});
-        return;
-      }
-    }
-  }
-  for (auto it = datagram_waiters.begin(); it != datagram_waiters.end(); ++it) {
-    if (it->id == op_id) {
-      auto op = std::move(*it);
-      datagram_waiters.erase(it);
-      op.completion.complete_cancelled(asio::error::operation_aborted, {});
+    if (queue->cancel(op_id)) {
       return;
     }
   }
-  for (auto it = closed_waiters.begin(); it != closed_waiters.end(); ++it) {
-    if (it->id == op_id) {
-      auto op = std::move(*it);
-      closed_waiters.erase(it);
-      op.completion.complete_cancelled(asio::error::operation_aborted);
-      return;
-    }
+  if (datagram_waiters.cancel(op_id) || closed_waiters.cancel(op_id)) {
+    return;
   }
   for (auto& [id, w] : streams) {
     if (w.read && w.read->id == op_id) {
@@ -347,10 +314,10 @@ std::function<void()> make_canceller(const std::shared_ptr<ConnectionState>& st,
 }
 
 void park_stream_op(const std::shared_ptr<ConnectionState>& st,
-                    core::Fifo<Parked<StreamCompletion>>& queue, StreamCompletion c) {
+                    ParkedQueue<Parked<StreamCompletion>>& queue, StreamCompletion c) {
   const std::uint64_t id = st->next_op_id();
   c.on_cancel(make_canceller(st, id));
-  queue.push_back({id, std::move(c)});
+  queue.push({id, std::move(c)});
 }
 
 }  // namespace detail
@@ -420,7 +387,7 @@ void Connection::start_receive_datagram(const std::shared_ptr<detail::Connection
   }
   const std::uint64_t id = st->next_op_id();
   c.on_cancel(detail::make_canceller(st, id));
-  st->datagram_waiters.push_back({id, std::move(c)});
+  st->datagram_waiters.push({id, std::move(c)});
 }
 
 void Connection::start_wait_closed(const std::shared_ptr<detail::ConnectionRef>& ref,
@@ -432,7 +399,7 @@ void Connection::start_wait_closed(const std::shared_ptr<detail::ConnectionRef>&
   }
   const std::uint64_t id = st->next_op_id();
   c.on_cancel(detail::make_canceller(st, id));
-  st->closed_waiters.push_back({id, std::move(c)});
+  st->closed_waiters.push({id, std::move(c)});
 }
 
 void Connection::on_close(std::function<void(const CloseInfo&)> callback) {

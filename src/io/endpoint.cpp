@@ -162,11 +162,7 @@ void Endpoint::stop_listening() {
     state_->schedule_flush();  // the refusals of handshakes under way
     const std::error_code ec = make_error_code(errc::listener_closed);
     state_->listening_stopped(ec);
-    while (!state_->accept_waiters.empty()) {
-      auto w = std::move(state_->accept_waiters.front());
-      state_->accept_waiters.pop_front();
-      w.completion.complete(ec, Connection{});
-    }
+    state_->accept_waiters.fail_all(ec);
   }
 }
 
@@ -202,7 +198,7 @@ void Endpoint::start_accept(const std::shared_ptr<detail::EndpointState>& s,
       st->cancel_accept(id);
     }
   });
-  s->accept_waiters.push_back({id, std::move(c)});
+  s->accept_waiters.push({id, std::move(c)});
   s->accept_ready();
 }
 
@@ -241,7 +237,7 @@ void Endpoint::start_dial(const std::shared_ptr<detail::EndpointState>& s,
       state->cancel_dial(id);
     }
   });
-  s->dials.push_back({id, *handle, std::move(c)});
+  s->dials.push({id, *handle, std::move(c)});
   s->process();
 }
 
@@ -267,7 +263,7 @@ void Endpoint::start_read_non_quic(const std::shared_ptr<detail::EndpointState>&
       st->cancel_non_quic(id);
     }
   });
-  s->non_quic_readers.push_back({id, b, std::move(c)});
+  s->non_quic_readers.push({id, b, std::move(c)});
 }
 
 Result<std::size_t> Endpoint::write_to(std::span<const std::uint8_t> datagram,

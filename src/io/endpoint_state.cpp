@@ -1,5 +1,6 @@
 #include "io/endpoint_state.hpp"
 
+#include "io/access.hpp"
 #include "io/application_turn.hpp"
 #include "io/memory_release.hpp"
 #include "io/route_probe.hpp"
@@ -295,7 +296,7 @@ Connection EndpointState::make_connection(core::ConnectionHandle handle) {
     ref = std::make_shared<ConnectionRef>(st);
     st->user_ref = ref;
   }
-  return Connection(std::move(ref));
+  return Access::make<Connection>(std::move(ref));
 }
 
 void EndpointState::on_events(core::Connection& conn,
@@ -315,13 +316,8 @@ void EndpointState::on_events(core::Connection& conn,
         st->peer_chain = conn.shared_peer_certificates();
         st->remote = to_asio(conn.remote());
         st->local = to_asio(conn.local());
-        for (auto it = dials.begin(); it != dials.end(); ++it) {
-          if (it->handle == conn.handle()) {
-            auto completion = std::move(it->completion);
-            dials.erase(it);
-            completion.complete({}, make_connection(conn.handle()));
-            break;
-          }
+        if (auto dial = take_dial(conn.handle())) {
+          dial->completion.complete({}, make_connection(conn.handle()));
         }
         break;
       }
@@ -346,13 +342,8 @@ void EndpointState::on_events(core::Connection& conn,
     }
   }
   if (closed_event) {
-    for (auto it = dials.begin(); it != dials.end(); ++it) {
-      if (it->handle == conn.handle()) {
-        auto completion = std::move(it->completion);
-        dials.erase(it);
-        completion.complete(conn.close_error(), Connection{});
-        break;
-      }
+    if (auto dial = take_dial(conn.handle())) {
+      dial->completion.complete(conn.close_error(), Connection{});
     }
     st->on_closed(&conn);
   }
@@ -400,9 +391,7 @@ void EndpointState::accept_ready() {
       continue;
     }
     Connection c = adopt_ready(*handle, *conn);
-    auto waiter = std::move(accept_waiters.front());
-    accept_waiters.pop_front();
-    waiter.completion.complete({}, std::move(c));
+    accept_waiters.pop().completion.complete({}, std::move(c));
   }
 }
 
@@ -441,13 +430,8 @@ void EndpointState::on_removed(core::ConnectionHandle handle) {
   }
   auto st = it->second;
   connections.erase(it);
-  for (auto d = dials.begin(); d != dials.end(); ++d) {
-    if (d->handle == handle) {
-      auto completion = std::move(d->completion);
-      dials.erase(d);
-      completion.complete(make_error_code(errc::connection_closed), Connection{});
-      break;
-    }
+  if (auto dial = take_dial(handle)) {
+    dial->completion.complete(make_error_code(errc::connection_closed), Connection{});
   }
   st->on_closed(nullptr);
 }
@@ -455,8 +439,7 @@ void EndpointState::on_removed(core::ConnectionHandle handle) {
 void EndpointState::deliver_non_quic(std::span<const std::uint8_t> data,
                                      const asio::ip::udp::endpoint& from) {
   if (!non_quic_readers.empty()) {
-    auto reader = std::move(non_quic_readers.front());
-    non_quic_readers.pop_front();
+    auto reader = non_quic_readers.pop();
     const std::size_t n = std::min(reader.buffer.size(), data.size());
     std::memcpy(reader.buffer.data(), data.data(), n);
     ++non_quic_delivered;
@@ -473,41 +456,23 @@ void EndpointState::deliver_non_quic(std::span<const std::uint8_t> data,
 }
 
 void EndpointState::cancel_accept(std::uint64_t id) {
-  for (auto it = accept_waiters.begin(); it != accept_waiters.end(); ++it) {
-    if (it->id == id) {
-      auto completion = std::move(it->completion);
-      accept_waiters.erase(it);
-      completion.complete_cancelled(asio::error::operation_aborted, Connection{});
-      return;
-    }
-  }
+  accept_waiters.cancel(id);
 }
 
 void EndpointState::cancel_dial(std::uint64_t id) {
-  for (auto it = dials.begin(); it != dials.end(); ++it) {
-    if (it->id == id) {
-      auto completion = std::move(it->completion);
-      const core::ConnectionHandle handle = it->handle;
-      dials.erase(it);
-      if (core::Connection* conn = core_endpoint->find(handle); conn != nullptr) {
-        conn->close(0, "dial cancelled");
-        schedule_flush();
-      }
-      completion.complete_cancelled(asio::error::operation_aborted, Connection{});
-      return;
-    }
+  auto dial = dials.take(id);
+  if (!dial) {
+    return;
   }
+  if (core::Connection* conn = core_endpoint->find(dial->handle); conn != nullptr) {
+    conn->close(0, "dial cancelled");
+    schedule_flush();
+  }
+  dial->completion.complete_cancelled(asio::error::operation_aborted, Connection{});
 }
 
 void EndpointState::cancel_non_quic(std::uint64_t id) {
-  for (auto it = non_quic_readers.begin(); it != non_quic_readers.end(); ++it) {
-    if (it->id == id) {
-      auto completion = std::move(it->completion);
-      non_quic_readers.erase(it);
-      completion.complete_cancelled(asio::error::operation_aborted, 0, asio::ip::udp::endpoint{});
-      return;
-    }
-  }
+  non_quic_readers.cancel(id);
 }
 
 void EndpointState::close() {
@@ -519,21 +484,9 @@ void EndpointState::close() {
   closed = true;
   listening_stopped(make_error_code(errc::endpoint_closed));
   const std::error_code ec = make_error_code(errc::endpoint_closed);
-  while (!accept_waiters.empty()) {
-    auto w = std::move(accept_waiters.front());
-    accept_waiters.pop_front();
-    w.completion.complete(ec, Connection{});
-  }
-  auto pending = std::move(dials);
-  dials.clear();
-  for (auto& d : pending) {
-    d.completion.complete(ec, Connection{});
-  }
-  while (!non_quic_readers.empty()) {
-    auto r = std::move(non_quic_readers.front());
-    non_quic_readers.pop_front();
-    r.completion.complete(ec, 0, asio::ip::udp::endpoint{});
-  }
+  accept_waiters.fail_all(ec);
+  dials.fail_all(ec);
+  non_quic_readers.fail_all(ec);
   non_quic_queue.clear();
   auto remaining = std::move(connections);
   connections.clear();

@@ -5,6 +5,7 @@
 #include "core/endpoint.hpp"
 #include "core/fifo.hpp"
 #include "core/rng.hpp"
+#include "io/parked_queue.hpp"
 
 #include <quicreuse/connection.hpp>
 #include <quicreuse/endpoint.hpp>
@@ -27,7 +28,7 @@ asio::ip::udp::endpoint to_asio(const core::SocketAddress& addr);
 // Returns the current time on the clock the core uses.
 core::Timestamp now();
 
-// A parked operation with an id, so a cancellation can find it.
+// A parked operation with an id, so a cancellation can find it (kept in a ParkedQueue).
 template <class C>
 struct Parked {
   std::uint64_t id = 0;
@@ -95,19 +96,19 @@ struct ConnectionState : std::enable_shared_from_this<ConnectionState> {
   bool is_client = false;
   ConnectionStats last_stats;
 
-  core::Fifo<Parked<StreamCompletion>> accept_bidi;
-  core::Fifo<Parked<StreamCompletion>> accept_uni;
-  core::Fifo<Parked<StreamCompletion>> open_bidi;
-  core::Fifo<Parked<StreamCompletion>> open_uni;
-  core::Fifo<Parked<DatagramCompletion>> datagram_waiters;
-  core::Fifo<Parked<ErrorCompletion>> closed_waiters;
+  ParkedQueue<Parked<StreamCompletion>> accept_bidi;
+  ParkedQueue<Parked<StreamCompletion>> accept_uni;
+  ParkedQueue<Parked<StreamCompletion>> open_bidi;
+  ParkedQueue<Parked<StreamCompletion>> open_uni;
+  ParkedQueue<Parked<DatagramCompletion>> datagram_waiters;
+  ParkedQueue<Parked<ErrorCompletion>> closed_waiters;
   std::vector<std::function<void(const CloseInfo&)>> close_callbacks;
   std::unordered_map<std::int64_t, StreamWaiters> streams;
 };
 
 // Parks a stream operation (accept/open) with a cancellation hook.
 void park_stream_op(const std::shared_ptr<ConnectionState>& st,
-                    core::Fifo<Parked<StreamCompletion>>& queue, StreamCompletion c);
+                    ParkedQueue<Parked<StreamCompletion>>& queue, StreamCompletion c);
 // Returns a callback that cancels the parked operation op_id of st (if still parked).
 std::function<void()> make_canceller(const std::shared_ptr<ConnectionState>& st,
                                      std::uint64_t op_id);
@@ -134,6 +135,19 @@ struct StreamHandle {
   ~StreamHandle();
   std::shared_ptr<ConnectionRef> ref;
   std::int64_t id;
+};
+
+// A dial waiting for its handshake (parked in EndpointState::dials).
+struct PendingDial {
+  std::uint64_t id = 0;
+  core::ConnectionHandle handle = 0;
+  ConnectionCompletion completion;
+};
+// A read of a non-QUIC datagram waiting for one (parked in EndpointState::non_quic_readers).
+struct NonQuicRead {
+  std::uint64_t id = 0;
+  asio::mutable_buffer buffer;
+  PacketCompletion completion;
 };
 
 // EndpointState drives one core::Endpoint over one Asio UDP socket.
@@ -214,31 +228,25 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
   std::uint64_t op_ids_ = 0;
 
   std::unordered_map<core::ConnectionHandle, std::shared_ptr<ConnectionState>> connections;
-  std::deque<Parked<ConnectionCompletion>> accept_waiters;
+  ParkedQueue<Parked<ConnectionCompletion>> accept_waiters;
   // Push-style accept (ListenOptions::on_ready / on_stopped).
   std::function<void(std::vector<Connection>)> ready_handler;
   std::function<void(std::error_code)> stopped_handler;
   // Ends push-style listening: posts stopped_handler once with reason.
   void listening_stopped(std::error_code reason);
   Connection adopt_ready(core::ConnectionHandle handle, core::Connection& conn);
-  struct PendingDial {
-    std::uint64_t id = 0;
-    core::ConnectionHandle handle = 0;
-    ConnectionCompletion completion;
-  };
-  std::vector<PendingDial> dials;
+  ParkedQueue<PendingDial> dials;
+  // Removes and returns the dial waiting for the connection handle, if any.
+  std::optional<PendingDial> take_dial(core::ConnectionHandle handle) {
+    return dials.take_if([handle](const PendingDial& d) { return d.handle == handle; });
+  }
 
-  struct NonQuicRead {
-    std::uint64_t id = 0;
-    asio::mutable_buffer buffer;
-    PacketCompletion completion;
-  };
   struct NonQuicDatagram {
     std::vector<std::uint8_t> bytes;
     asio::ip::udp::endpoint from;
   };
   bool non_quic_reader_seen = false;
-  std::deque<NonQuicRead> non_quic_readers;
+  ParkedQueue<NonQuicRead> non_quic_readers;
   std::deque<NonQuicDatagram> non_quic_queue;
 
   // io-level counters (the core keeps the protocol ones).

@@ -1,5 +1,6 @@
 // ConnManager: listen, dial, leases, lending, garbage collection. Port of
 // quicreuse/connmgr.go (with the decisions of spec section D).
+#include "io/access.hpp"
 #include "reuse/address_key.hpp"
 #include "reuse/last_error.hpp"
 #include "reuse/manager_metrics.hpp"
@@ -394,7 +395,7 @@ Result<std::shared_ptr<ConnManager>> ConnManager::create(
           }
         });
   }
-  return std::make_shared<ConnManager>(std::move(state));
+  return detail::Access::make_shared<ConnManager>(std::move(state));
 }
 
 ConnManager::ConnManager(std::shared_ptr<detail::ManagerState> state) : state_(std::move(state)) {}
@@ -462,7 +463,7 @@ Result<std::unique_ptr<Listener>> ConnManager::listen_quic_and_associate(
   auto& slot = s.listeners[key];
   slot.listener = listener;
   ++slot.refcount;
-  return std::make_unique<Listener>(*sub);
+  return detail::Access::make_unique<Listener>(*sub);
 }
 
 std::vector<std::uint32_t> ConnManager::protocols() const {

@@ -1,4 +1,5 @@
 // Lending application endpoints to the manager. Port of connmgr.go: LendTransport.
+#include "io/access.hpp"
 #include "reuse/address_key.hpp"
 #include "reuse/last_error.hpp"
 #include "reuse/manager_state.hpp"
@@ -18,6 +19,7 @@ struct DoneSignal::State {
   std::mutex mutex;
   bool fired = false;
   std::vector<std::function<void()>> callbacks;
+  asio::any_io_executor executor;  // the manager's: where callbacks run
 };
 
 bool DoneSignal::fired() const {
@@ -33,7 +35,7 @@ void DoneSignal::on_fired(std::function<void()> callback) {
       return;
     }
   }
-  callback();
+  asio::post(state_->executor, std::move(callback));
 }
 
 Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
@@ -62,6 +64,7 @@ Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
                                  " is not of network " + std::string(network));
   }
   auto signal = std::make_shared<DoneSignal::State>();
+  signal->executor = s.executor;
   auto fire = [signal] {
     std::vector<std::function<void()>> callbacks;
     {
@@ -70,7 +73,7 @@ Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
       callbacks.swap(signal->callbacks);
     }
     for (auto& cb : callbacks) {
-      cb();
+      asio::post(signal->executor, std::move(cb));
     }
   };
   // The manager's listeners and dials will run on the endpoint's executor.
@@ -86,7 +89,7 @@ Result<DoneSignal> ConnManager::lend_transport(std::string_view network,
                            : "lending a transport bound to a specific IP "
                              "is not supported");
   }
-  return DoneSignal(signal);
+  return detail::Access::make<DoneSignal>(signal);
 }
 
 }  // namespace quicreuse

@@ -1,4 +1,5 @@
 // The shared non-QUIC packet conn. Port of quicreuse/nonquic_packetconn.go (decisions D4, D5).
+#include "io/access.hpp"
 #include "reuse/address_key.hpp"
 #include "reuse/last_error.hpp"
 #include "reuse/manager_state.hpp"
@@ -29,7 +30,7 @@ Result<std::unique_ptr<NonQuicPacketConn>> ConnManager::shared_non_quic_packet_c
   state->transport = listener.transport;  // the view's own reference
   state->endpoint = listener.transport->endpoint();
   state->executor = state->endpoint->get_executor();
-  return std::make_unique<NonQuicPacketConn>(std::move(state));
+  return detail::Access::make_unique<NonQuicPacketConn>(std::move(state));
 }
 
 NonQuicPacketConn::NonQuicPacketConn(std::shared_ptr<detail::NonQuicConnState> state)

@@ -21,9 +21,7 @@ void SubListenerState::enqueue(Connection conn) {
     return;
   }
   if (!waiters.empty()) {
-    auto w = std::move(waiters.front());
-    waiters.pop_front();
-    w.completion.complete({}, std::move(conn));
+    waiters.pop().completion.complete({}, std::move(conn));
     return;
   }
   if (queue.waited() >= kQueueLength) {
@@ -37,11 +35,7 @@ void SubListenerState::enqueue(Connection conn) {
 
 void SubListenerState::shared_listener_closed() {
   shared_closed = true;
-  while (!waiters.empty()) {
-    auto w = std::move(waiters.front());
-    waiters.pop_front();
-    w.completion.complete(make_error_code(errc::listener_closed), Connection{});
-  }
+  waiters.fail_all(make_error_code(errc::listener_closed));
 }
 
 void SubListenerState::close() {
@@ -61,14 +55,7 @@ void SubListenerState::close() {
 }
 
 void SubListenerState::cancel(std::uint64_t op_id) {
-  for (auto it = waiters.begin(); it != waiters.end(); ++it) {
-    if (it->id == op_id) {
-      auto w = std::move(*it);
-      waiters.erase(it);
-      w.completion.complete_cancelled(asio::error::operation_aborted, Connection{});
-      return;
-    }
-  }
+  waiters.cancel(op_id);
 }
 
 }  // namespace detail
@@ -103,7 +90,7 @@ void Listener::start_accept(const std::shared_ptr<detail::SubListenerState>& s,
       st->cancel(id);
     }
   });
-  s->waiters.push_back({id, std::move(c)});
+  s->waiters.push({id, std::move(c)});
 }
 
 std::optional<Connection> Listener::try_accept() {

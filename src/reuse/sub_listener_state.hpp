@@ -14,7 +14,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 
@@ -40,7 +39,7 @@ struct SubListenerState : std::enable_shared_from_this<SubListenerState> {
   // application count against kQueueLength.
   core::TurnQueue<Connection> queue;
   bool turn_posted = false;  // an application turn is posted for queue
-  std::deque<Parked<ConnectionCompletion>> waiters;
+  ParkedQueue<Parked<ConnectionCompletion>> waiters;
   std::uint64_t next_op = 0;
 
   // Hands over an accepted connection: to a pending accept, else to the queue; closes it with 1

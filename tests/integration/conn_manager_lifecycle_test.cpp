@@ -2,10 +2,10 @@
 // listeners, handshakes and single-owner sockets when the manager, a listener or an endpoint's
 // owner lets go; plus the dial-side window callback, DNS dials, shared non-QUIC reads and final
 // connection statistics. Clients send to 127.0.0.1 only.
+#include "conn_manager_peer.hpp"
 #include "io_helpers.hpp"
 #include "manager_helpers.hpp"
 #include "reuse/address_key.hpp"
-#include "reuse/manager_state.hpp"
 
 #include <quicreuse/conn_manager.hpp>
 
@@ -147,7 +147,7 @@ TEST_P(ListenerEndsWithItsEndpoint, AcceptFailsAndANewListenStartsAFreshListener
   const std::string key = "0.0.0.0:" + port;
   auto ln = cm->listen_quic(ma("/ip4/0.0.0.0/udp/" + port), server_tls({"proto"}));
   ASSERT_TRUE(ln) << ConnManager::last_error();
-  const auto first = cm->state()->listeners.at(key).listener;
+  const auto first = detail::manager_state(*cm).listeners.at(key).listener;
   std::optional<std::variant<std::error_code, std::monostate>> pending, later;
   std::vector<std::uint8_t> leaf;
   std::unique_ptr<Listener> fresh;
@@ -179,12 +179,12 @@ TEST_P(ListenerEndsWithItsEndpoint, AcceptFailsAndANewListenStartsAFreshListener
   ASSERT_EQ(later->index(), 0u) << "accept hangs on a listener whose endpoint stopped";
   EXPECT_EQ(std::get<0>(*later), make_error_code(errc::listener_closed));
   ASSERT_TRUE(fresh);
-  ASSERT_EQ(cm->state()->listeners.count(key), 1u);
-  EXPECT_NE(cm->state()->listeners.at(key).listener, first);  // not the dead one
-  EXPECT_FALSE(leaf.empty());                                 // and it serves
+  ASSERT_EQ(detail::manager_state(*cm).listeners.count(key), 1u);
+  EXPECT_NE(detail::manager_state(*cm).listeners.at(key).listener, first);  // not the dead one
+  EXPECT_FALSE(leaf.empty());                                               // and it serves
   EXPECT_EQ(lent.done->fired(), close_endpoint);  // a closed lent endpoint is given up at once
   (*ln)->close();  // the old Listener's close must not touch the fresh listener's entry
-  EXPECT_EQ(cm->state()->listeners.count(key), 1u);
+  EXPECT_EQ(detail::manager_state(*cm).listeners.count(key), 1u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,9 +337,9 @@ TEST(ConnManagerLifecycle, SingleOwnerSocketsAreForgottenWhenReleased) {
   }
   auto ln = cm->listen_quic(ma("/ip4/127.0.0.1/udp/0/quic-v1"), server_tls({"proto"}));
   ASSERT_TRUE(ln);
-  EXPECT_EQ(cm->state()->single_owner.size(), 1u);  // the listener's socket only
+  EXPECT_EQ(detail::manager_state(*cm).single_owner.size(), 1u);  // the listener's socket only
   (*ln)->close();
-  EXPECT_EQ(cm->state()->single_owner.size(), 0u);
+  EXPECT_EQ(detail::manager_state(*cm).single_owner.size(), 0u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,6 +380,32 @@ TEST(ConnManagerLifecycle, DoneSignalMayBeWatchedFromAnotherThread) {
   work.reset();
   io.stop();
   runner.join();
+}
+
+// DoneSignal callbacks are posted to the manager's executor: never run inside the close() that
+// fires the signal, nor inline in on_fired() once it has fired.
+TEST(ConnManagerLifecycle, DoneSignalCallbacksArePostedToTheExecutor) {
+  asio::io_context io;
+  auto cm = make_manager(io, true);
+  ASSERT_TRUE(cm);
+  auto ep = Endpoint::bind(io.get_executor(), udp::endpoint(asio::ip::address_v4::any(), 0));
+  ASSERT_TRUE(ep);
+  auto done = cm->lend_transport("udp4", std::make_shared<Endpoint>(std::move(*ep)));
+  ASSERT_TRUE(done);
+  int before = 0;
+  bool in_close = false;
+  done->on_fired([&] { before += in_close ? 100 : 1; });
+  in_close = true;
+  cm->close();
+  in_close = false;
+  EXPECT_TRUE(done->fired());
+  EXPECT_EQ(before, 0);  // not run inside close()
+  int after = 0;
+  done->on_fired([&after] { ++after; });
+  EXPECT_EQ(after, 0);  // not run inline although the signal has fired
+  io.poll();
+  EXPECT_EQ(before, 1);
+  EXPECT_EQ(after, 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,7 +544,7 @@ asio::awaitable<void> accept_and_echo(Listener& ln) {
 }
 
 std::uint64_t window_growth(ConnManager& cm, const udp::endpoint& local) {
-  for (const auto& tr : cm.state()->reuse4->transports()) {
+  for (const auto& tr : detail::manager_state(cm).reuse4->transports()) {
     if (tr->local_endpoint() == local) {
       return tr->endpoint()->stats().window_growth_bytes;
     }

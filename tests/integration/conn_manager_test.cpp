@@ -1,10 +1,10 @@
 // ConnManager on real sockets: the go-libp2p connmgr_test.go scenarios (TestX -> ConnManager.X,
 // "with/without reuseport" as a parameter) and the decision tests (D2, D4, D5, D7, D9, D10).
 // Clients send to 127.0.0.1 only; wildcard binds appear where the seed's test needs them.
+#include "conn_manager_peer.hpp"
 #include "io_helpers.hpp"
 #include "manager_helpers.hpp"
 #include "reuse/address_key.hpp"
-#include "reuse/manager_state.hpp"
 #include "wait.hpp"
 
 #include <quicreuse/conn_manager.hpp>
@@ -358,8 +358,8 @@ TEST(ConnManager, ConnManagerIsolation) {
   auto ln2 = cm2->listen_quic_and_associate(Association("two"), ma("/ip4/127.0.0.1/udp/0/quic-v1"),
                                             server_tls({"proto"}));
   ASSERT_TRUE(ln1 && ln2);
-  auto tr1 = cm1->state()->reuse4->transports();
-  auto tr2 = cm2->state()->reuse4->transports();
+  auto tr1 = detail::manager_state(*cm1).reuse4->transports();
+  auto tr2 = detail::manager_state(*cm2).reuse4->transports();
   ASSERT_EQ(tr1.size(), 1u);
   ASSERT_EQ(tr2.size(), 1u);
   EXPECT_TRUE(tr1[0]->has_association(Association("one")));
@@ -392,10 +392,12 @@ TEST(ConnManagerDecision, D2DialReferenceIsReleasedWhenTheConnectionCloses) {
           co_return;
         }
         EXPECT_EQ(conn->local_endpoint(), (*ln)->addr());  // the dial left from the listen socket
-        during = cm->state()->reuse4->transports()[0]->ref_count();
+        during = detail::manager_state(*cm).reuse4->transports()[0]->ref_count();
         conn->close();
         conn = fail(errc::connection_closed);
-        const auto refs = [&] { return cm->state()->reuse4->transports()[0]->ref_count(); };
+        const auto refs = [&] {
+          return detail::manager_state(*cm).reuse4->transports()[0]->ref_count();
+        };
         co_await wait_until([&] { return refs() == 1; }, 5s);
         after = refs();
       },
@@ -422,7 +424,7 @@ TEST(ConnManagerDecision, D4NoDeadlineMeansNoDeadlineAndD5CloseIsIdempotent) {
   ASSERT_TRUE(ln);
   auto pc = cm->shared_non_quic_packet_conn("udp4", (*ln)->addr());
   ASSERT_TRUE(pc) << ConnManager::last_error();
-  auto transport = cm->state()->reuse4->transports()[0];
+  auto transport = detail::manager_state(*cm).reuse4->transports()[0];
   EXPECT_EQ(transport->ref_count(), 2);
   (*pc)->set_read_deadline(std::chrono::steady_clock::time_point{});  // "zero": no deadline
   udp::socket stun_client(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -506,7 +508,7 @@ TEST(ConnManagerDecision, D7UnknownAlpnClosesOnlyThatConnection) {
         }
         // The race of the seed's quirk: proto1's listener is gone when its connection is routed.
         (*ln1)->close();
-        cm->state()->listeners.begin()->second.listener->route(*accepted);
+        detail::manager_state(*cm).listeners.begin()->second.listener->route(*accepted);
         auto [ec] = co_await dialed->async_wait_closed(as_tuple(use_awaitable));
         orphan_closed = ec;
         still_serving = co_await dial_leaf(addr, "proto2", 2s);
@@ -633,11 +635,12 @@ TEST(ConnManagerDecision, SourceAddressLimiterForcesRetryAboveThousandPerSecond)
   const core::Timestamp t0(std::chrono::seconds(1000));
   int forced = 0;
   for (int i = 0; i < 1500; ++i) {
-    forced += cm->state()->verify_source_address(peer, t0) ? 1 : 0;
+    forced += detail::manager_state(*cm).verify_source_address(peer, t0) ? 1 : 0;
   }
   EXPECT_EQ(forced, 500);  // the burst of 1000 passes to the user predicate, the rest is forced
   EXPECT_EQ(asked, 1000);
-  EXPECT_FALSE(cm->state()->verify_source_address(peer, t0 + std::chrono::milliseconds(10)));
+  EXPECT_FALSE(
+      detail::manager_state(*cm).verify_source_address(peer, t0 + std::chrono::milliseconds(10)));
 }
 
 }  // namespace
@@ -698,15 +701,15 @@ TEST(ConnManagerGc, UnusedSocketsAreCollectedByTheTimerAndCloseStopsIt) {
   auto lease = cm->transport_for_dial("udp6", udp::endpoint(asio::ip::make_address("::1"), 1));
   ASSERT_TRUE(lease);
   auto pooled = [&] {
-    auto c4 = cm->state()->reuse4->counts();
-    auto c6 = cm->state()->reuse6->counts();
+    auto c4 = detail::manager_state(*cm).reuse4->counts();
+    auto c6 = detail::manager_state(*cm).reuse6->counts();
     return c4.global_listeners + c4.global_dialers + c6.global_listeners + c6.global_dialers;
   };
   EXPECT_EQ(pooled(), 2u);
   (*ln)->close();
   lease->release();
   // Still pooled after the first collection that follows the release (max_unused is 1 s)...
-  const auto& gc_timer = *cm->state()->gc_timer;
+  const auto& gc_timer = *detail::manager_state(*cm).gc_timer;
   const auto before = gc_timer.expiry();
   for (int i = 0; i < 1000 && gc_timer.expiry() == before; ++i) {
     io.run_one_for(10ms);  // the collector re-arms its timer after each collection

@@ -1,7 +1,7 @@
 #include "manager_helpers.hpp"
 
+#include "conn_manager_peer.hpp"
 #include "reuse/address_key.hpp"
-#include "reuse/manager_state.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -54,7 +54,7 @@ std::shared_ptr<const TlsIdentity> identity(const std::string& name) {
 }
 
 void check_closed(ConnManager& cm) {
-  auto& s = *cm.state();
+  auto& s = detail::manager_state(cm);
   EXPECT_TRUE(s.closed);
   for (const detail::Reuse* reuse : {s.reuse4.get(), s.reuse6.get()}) {
     if (reuse == nullptr) {

@@ -20,6 +20,8 @@ class Stream;
 
 namespace quicreuse::detail {
 
+// Builds public handles from internal state (src/io/access.hpp).
+struct Access;
 struct EndpointState;
 struct ConnectionState;
 struct ConnectionRef;
