@@ -80,11 +80,14 @@ TEST_P(SimLifecycle, KeepAliveKeepsAnIdleConnectionOpen) {
 // not see our default 15 s keep-alive arrive after it gave up.
 TEST_P(SimLifecycle, KeepAliveFollowsAShorterPeerIdleTimeoutOnTheClient) {
   if (GetParam().lossy()) {
-    // Found by running this test over the lossy link: when the one keep-alive PING sent at half
-    // the 2 s idle timeout is lost, no probe follows it before the next keep-alive (1 s later),
-    // so the peer's idle timer expires and it answers with a stateless reset. Reported as a
-    // suspected bug in the core's keep-alive/PTO handling; remove this skip with the fix.
-    GTEST_SKIP() << "a lost keep-alive PING is not probed again (suspected core bug)";
+    // Found by running this test over the lossy link: ngtcp2 0.12 sends keep-alive PINGs
+    // without arming a probe timeout for them (ngtcp2 fixed this later: "Keep-alive packet
+    // should trigger PTO", ngtcp2 PR 1228), so when the PING sent at half the 2 s idle timeout
+    // is lost nothing follows it before the next keep-alive a full second later, the peer's
+    // idle timer expires first, and the peer answers with a stateless reset. The core's
+    // keep-alive period (set_keep_alive) assumes one lost PING is survived; until it allows
+    // for this, the lossy link cannot keep this promise.
+    GTEST_SKIP() << "ngtcp2 0.12 does not probe a lost keep-alive PING (core keep-alive bug)";
   }
   auto server_config = sim_config(1);
   server_config.transport.max_idle_timeout = 2s;
@@ -100,11 +103,9 @@ TEST_P(SimLifecycle, KeepAliveFollowsAShorterPeerIdleTimeoutOnTheClient) {
 
 TEST_P(SimLifecycle, KeepAliveFollowsAShorterPeerIdleTimeoutOnTheServer) {
   if (GetParam().lossy()) {
-    // Found by running this test over the lossy link: when the one keep-alive PING sent at half
-    // the 2 s idle timeout is lost, no probe follows it before the next keep-alive (1 s later),
-    // so the peer's idle timer expires and it answers with a stateless reset. Reported as a
-    // suspected bug in the core's keep-alive/PTO handling; remove this skip with the fix.
-    GTEST_SKIP() << "a lost keep-alive PING is not probed again (suspected core bug)";
+    // The same lost keep-alive PING as in the test above, with the roles swapped (the same
+    // symptom, the client's connection gone; not traced separately).
+    GTEST_SKIP() << "ngtcp2 0.12 does not probe a lost keep-alive PING (core keep-alive bug)";
   }
   auto client_config = sim_config(2);
   client_config.transport.max_idle_timeout = 2s;
