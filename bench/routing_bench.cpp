@@ -64,9 +64,10 @@ void set_per_datagram_counters(benchmark::State& state) {
 struct RoutingFixture {
   explicit RoutingFixture(std::size_t n);
 
-  SimNet net{1ms};
-  SimHost* a = nullptr;
-  SimHost* b = nullptr;
+  SimNetwork net{LinkConfig{1ms}};
+  SimNode* a = nullptr;
+  SimNode* b = nullptr;
+  std::vector<core::ConnectionHandle> accepted;  // server connections of A and B
   core::ConnectionHandle target = 0;
   Datagram large;  // a captured full-size 1-RTT packet from B to A (stream data)
   Datagram small;  // a captured ACK-only-size 1-RTT packet from B to A
@@ -80,8 +81,15 @@ RoutingFixture::RoutingFixture(std::size_t n) {
   auto client_tls = bench_client_tls();
   core::EndpointConfig config_a = sim_config(1);
   config_a.max_connections = n + 64;
-  a = &net.add_host(sim_address(1, 4433), config_a);
-  b = &net.add_host(sim_address(2, 4433), sim_config(3));
+  a = &net.add_node(sim_address(1, 4433), config_a);
+  b = &net.add_node(sim_address(2, 4433), sim_config(3));
+  for (SimNode* node : {a, b}) {
+    node->on_incoming_cb = [this, node] {
+      while (auto h = node->endpoint().accept()) {
+        accepted.push_back(*h);
+      }
+    };
+  }
   if (!a->endpoint().listen(server_tls) || !b->endpoint().listen(server_tls)) {
     die("listen");
   }
@@ -90,27 +98,30 @@ RoutingFixture::RoutingFixture(std::size_t n) {
     die("connect");
   }
   target = *dialed;
-  const bool up = net.run_until([&] {
-    const core::Connection* c = a->endpoint().find(target);
-    return c != nullptr && c->handshake_completed() && !b->accepted.empty();
-  });
+  const bool up = net.run_until(
+      [&] {
+        const core::Connection* c = a->endpoint().find(target);
+        return c != nullptr && c->handshake_completed() && !accepted.empty();
+      },
+      kNoVirtualTimeLimit);
   if (!up) {
     die("handshake");
   }
   core::Connection* ca = a->endpoint().find(target);
-  core::Connection* cb = b->endpoint().find(b->accepted.front());
+  core::Connection* cb = b->endpoint().find(accepted.front());
 
   // Capture B's 1-RTT datagrams to A: an ACK for a small write of A, then a full-size packet.
-  net.tap = [this](const SocketAddress& from, const SocketAddress&,
-                   std::span<const std::uint8_t> data) {
+  net.intercept = [this](const SocketAddress& from, const SocketAddress&,
+                         std::span<const std::uint8_t> data) {
     if (!(from == b->address()) || data.empty() || (data[0] & 0x80) != 0) {
-      return;
+      return false;  // looked at, never taken: it travels as usual
     }
     if (data.size() < 100 && small.empty()) {
       small.assign(data.begin(), data.end());
     } else if (data.size() > 1000 && large.empty()) {
       large.assign(data.begin(), data.end());
     }
+    return false;
   };
   std::mt19937_64 rng(7);
   auto sa = ca->open_stream(false);
@@ -118,7 +129,7 @@ RoutingFixture::RoutingFixture(std::size_t n) {
   if (!sa || !ca->write_stream(*sa, hello, true)) {
     die("client write");
   }
-  if (!net.run_until([&] { return !small.empty(); }, 10'000)) {
+  if (!net.run_until([&] { return !small.empty(); }, kNoVirtualTimeLimit, 10'000)) {
     die("capture ACK");
   }
   auto sb = cb->open_stream(false);
@@ -126,12 +137,12 @@ RoutingFixture::RoutingFixture(std::size_t n) {
   if (!sb || !cb->write_stream(*sb, payload, true)) {
     die("server write");
   }
-  if (!net.run_until([&] { return !large.empty(); }, 10'000)) {
+  if (!net.run_until([&] { return !large.empty(); }, kNoVirtualTimeLimit, 10'000)) {
     die("capture 1-RTT");
   }
   // Let A receive everything in flight (so replays are duplicates), then stop the simulation.
-  (void)net.run_until([&] { return false; }, 200);
-  net.tap = nullptr;
+  (void)net.run_until([&] { return false; }, kNoVirtualTimeLimit, 200);
+  net.intercept = nullptr;
   now = net.now();
 
   // N - 1 more connections on A: real client connections, never flushed.

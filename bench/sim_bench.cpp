@@ -16,33 +16,42 @@ using namespace std::chrono_literals;
 using Type = core::ConnectionEvent::Type;
 
 constexpr std::size_t kChunk = std::size_t{64} * 1024;
+constexpr std::size_t kMaxSteps = 5'000'000;  // what the benchmarks' own simulator allowed
 
 // SimPair is a client host and a listening server host on a 1 ms link.
 struct SimPair {
   SimPair() {
-    client = &net.add_host(sim_address(1, 5000), sim_config(1));
-    server = &net.add_host(sim_address(2, 4433), sim_config(3));
+    client = &net.add_node(sim_address(1, 5000), sim_config(1));
+    server = &net.add_node(sim_address(2, 4433), sim_config(3));
     ok = static_cast<bool>(server->endpoint().listen(server_tls));
+    server->on_incoming_cb = [this] {
+      while (auto h = server->endpoint().accept()) {
+        accepted.push_back(*h);
+      }
+    };
   }
   // Dials the server and runs until both sides completed the handshake; 0 on failure.
   core::ConnectionHandle handshake() {
-    const std::size_t accepted_before = server->accepted.size();
+    const std::size_t accepted_before = accepted.size();
     auto h = client->endpoint().connect(net.now(), server->address(), client_tls);
     if (!h) {
       return 0;
     }
-    const bool up = net.run_until([&] {
-      const core::Connection* c = client->endpoint().find(*h);
-      return c != nullptr && c->handshake_completed() && server->accepted.size() > accepted_before;
-    });
+    const bool up = net.run_until(
+        [&] {
+          const core::Connection* c = client->endpoint().find(*h);
+          return c != nullptr && c->handshake_completed() && accepted.size() > accepted_before;
+        },
+        kNoVirtualTimeLimit, kMaxSteps);
     return up ? *h : 0;
   }
 
-  SimNet net{1ms};
+  SimNetwork net{LinkConfig{1ms}};
   std::shared_ptr<const TlsServerConfig> server_tls = bench_server_tls();
   std::shared_ptr<const core::ClientTlsContext> client_tls = bench_client_tls();
-  SimHost* client = nullptr;
-  SimHost* server = nullptr;
+  SimNode* client = nullptr;
+  SimNode* server = nullptr;
+  std::vector<core::ConnectionHandle> accepted;  // server connections, in order
   bool ok = false;
 };
 
@@ -80,52 +89,46 @@ void sim_transfer(benchmark::State& state) {
       remaining -= *w;
     }
   };
-  pair.client->on_events_cb = [&](core::Connection& conn,
-                                  std::span<const core::ConnectionEvent> events) {
-    for (const auto& ev : events) {
-      if (stream < 0 || ev.stream_id != stream) {
-        continue;
-      }
-      if (ev.type == Type::stream_writable) {
-        pump(conn);
-      } else if (ev.type == Type::stream_readable) {
-        auto r = conn.read_stream(stream, scratch, pair.net.now());
-        if (!r) {
-          failed = true;
-        } else if (r->fin) {
-          done = true;
-          conn.release_stream(stream);
-          stream = -1;  // later events of this batch may name the released stream
-        }
+  pair.client->on_event = [&](core::Connection& conn, const core::ConnectionEvent& ev) {
+    if (stream < 0 || ev.stream_id != stream) {
+      return;
+    }
+    if (ev.type == Type::stream_writable) {
+      pump(conn);
+    } else if (ev.type == Type::stream_readable) {
+      auto r = conn.read_stream(stream, scratch, pair.net.now());
+      if (!r) {
+        failed = true;
+      } else if (r->fin) {
+        done = true;
+        conn.release_stream(stream);
+        stream = -1;  // later events of this batch may name the released stream
       }
     }
   };
   // Server side: sink every stream, answer its FIN with a FIN.
   std::uint64_t received = 0;
   std::set<std::int64_t> finished;  // released streams (later events may still name them)
-  pair.server->on_events_cb = [&](core::Connection& conn,
-                                  std::span<const core::ConnectionEvent> events) {
-    for (const auto& ev : events) {
-      if (ev.type == Type::stream_opened) {
-        while (conn.accept_stream(true)) {
+  pair.server->on_event = [&](core::Connection& conn, const core::ConnectionEvent& ev) {
+    if (ev.type == Type::stream_opened) {
+      while (conn.accept_stream(true)) {
+      }
+    } else if (ev.type == Type::stream_readable && finished.count(ev.stream_id) == 0) {
+      for (;;) {
+        auto r = conn.read_stream(ev.stream_id, scratch, pair.net.now());
+        if (!r) {
+          failed = true;
+          break;
         }
-      } else if (ev.type == Type::stream_readable && finished.count(ev.stream_id) == 0) {
-        for (;;) {
-          auto r = conn.read_stream(ev.stream_id, scratch, pair.net.now());
-          if (!r) {
-            failed = true;
-            break;
-          }
-          received += r->bytes;
-          if (r->fin) {
-            (void)conn.write_stream(ev.stream_id, {}, true);
-            conn.release_stream(ev.stream_id);
-            finished.insert(ev.stream_id);
-            break;
-          }
-          if (r->bytes == 0) {
-            break;
-          }
+        received += r->bytes;
+        if (r->fin) {
+          (void)conn.write_stream(ev.stream_id, {}, true);
+          conn.release_stream(ev.stream_id);
+          finished.insert(ev.stream_id);
+          break;
+        }
+        if (r->bytes == 0) {
+          break;
         }
       }
     }
@@ -147,7 +150,8 @@ void sim_transfer(benchmark::State& state) {
     remaining = bytes;
     done = false;
     pump(*conn);
-    if (!pair.net.run_until([&] { return done || failed; }) || failed) {
+    if (!pair.net.run_until([&] { return done || failed; }, kNoVirtualTimeLimit, kMaxSteps) ||
+        failed) {
       state.SkipWithError("transfer did not complete");
       return;
     }
@@ -174,7 +178,7 @@ void sim_handshake(benchmark::State& state) {
     return;
   }
   for (auto _ : state) {
-    const std::size_t removed_before = pair.client->removed + pair.server->removed;
+    const std::size_t removed_before = pair.client->removed.size() + pair.server->removed.size();
     const core::ConnectionHandle h = pair.handshake();
     core::Connection* conn = h != 0 ? pair.client->endpoint().find(h) : nullptr;
     if (conn == nullptr) {
@@ -183,7 +187,11 @@ void sim_handshake(benchmark::State& state) {
     }
     conn->close(0, {});
     if (!pair.net.run_until(
-            [&] { return pair.client->removed + pair.server->removed == removed_before + 2; })) {
+            [&] {
+              return pair.client->removed.size() + pair.server->removed.size() ==
+                     removed_before + 2;
+            },
+            kNoVirtualTimeLimit, kMaxSteps)) {
       state.SkipWithError("close did not complete");
       return;
     }

@@ -1,6 +1,6 @@
 // RFC 9221 datagrams in bursts: everything the application queued leaves as the congestion
 // window allows, none is dropped for not fitting the rest of a packet.
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
 #include "sim_network.hpp"
 
 #include <gtest/gtest.h>

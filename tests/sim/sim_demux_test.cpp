@@ -1,5 +1,5 @@
 // Endpoint demultiplexing decisions (D12), stateless-reset sizing and rate limit, NEW_TOKEN.
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
 #include "sim_network.hpp"
 
 #include <gtest/gtest.h>

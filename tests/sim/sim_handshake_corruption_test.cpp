@@ -1,7 +1,7 @@
 // Handshakes on a corrupting path, as the QUIC interop runner's handshakecorruption case sets it
 // up (30 % of datagrams damaged each way, every connection must succeed), and what a damaged
 // Initial may leave behind on the server: nothing that reaches the intact packets after it.
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
 #include "sim_network.hpp"
 
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // handshakes the endpoint answers with a stateless Retry, so the state a flood can pin is
 // bounded, and a real client still connects (it follows the Retry).
 #include "first_flights.hpp"
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
 #include "sim_network.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Handshakes on a lossy path, as the QUIC interop runner's handshakeloss case sets it up (30 %
 // loss each way, many connections, each fetching a small file: here a 1 KiB echo, and every one
 // must succeed), and the limits that end a handshake that cannot succeed.
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
 #include "sim_network.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Peers that break QUIC's rules: each must end its own connection cleanly (the right error on the
 // wire) while the endpoint keeps serving everyone else, and nothing may reach an ngtcp2 assertion.
 #include "packet_forge.hpp"
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
 #include "sim_network.hpp"
 #include "test_tls_wiring.hpp"
 

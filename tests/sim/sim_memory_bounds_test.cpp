@@ -1,6 +1,6 @@
 // Memory bounds under peers that write and never read: the per-connection send budget, the
 // flow-control windows and the endpoint-wide budget (window growth, deferred stream credit).
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
 #include "sim_network.hpp"
 
 #include <gtest/gtest.h>

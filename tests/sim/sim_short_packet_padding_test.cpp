@@ -1,7 +1,7 @@
 // Once the handshake is confirmed, every datagram either side sends is at least 48 bytes long,
 // ACK-only and PING-only ones included: a peer that restarted with the same stateless reset key
 // (quic-go answers only packets longer than 42 bytes) can then reset the connection.
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
 #include "sim_network.hpp"
 
 #include <gtest/gtest.h>

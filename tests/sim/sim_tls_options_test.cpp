@@ -1,7 +1,8 @@
 // TLS options a connection can be given: cipher suites (client offer, server acceptance) and
 // QUIC key updates started by either side.
 #include "core/tls_session.hpp"
-#include "sim_app.hpp"
+#include "sim_gtest.hpp"
+#include "sim_links.hpp"
 #include "sim_network.hpp"
 
 #include <gtest/gtest.h>
@@ -34,8 +35,9 @@ struct Pair {
   SimNode& server;
   SimNode& client;
   std::vector<core::ConnectionHandle> accepted;
-  explicit Pair(std::shared_ptr<const TlsServerConfig> tls)
-      : server(net.add_node(sim_address(1, 443), sim_config(1))),
+  explicit Pair(std::shared_ptr<const TlsServerConfig> tls, LinkConfig link = {})
+      : net(link),
+        server(net.add_node(sim_address(1, 443), sim_config(1))),
         client(net.add_node(sim_address(2, 5000), sim_config(2))) {
     EXPECT_TRUE(server.endpoint().listen(std::move(tls)));
     server.on_incoming_cb = [this] {
@@ -114,11 +116,13 @@ TEST(SimTlsOptions, CipherSuiteNamesParseAndPrint) {
 // A key update (RFC 9001 6) started by either side: the peer follows and data keeps flowing. A
 // request made before RFC 9001 allows one (before the handshake is confirmed, or while the
 // previous update is unconfirmed) waits and is carried out later; a second request while one
-// waits is refused.
-TEST(SimTlsOptions, EitherSideCanStartKeyUpdatesWhileDataFlows) {
+// waits is refused. Runs over each link of the table (sim_links.hpp).
+class SimKeyUpdate : public testing::TestWithParam<SimLink> {};
+
+TEST_P(SimKeyUpdate, EitherSideCanStartKeyUpdatesWhileDataFlows) {
   for (const bool by_client : {true, false}) {
     SCOPED_TRACE(by_client ? "client updates" : "server updates");
-    Pair p(test_server_tls());
+    Pair p(test_server_tls(), GetParam().link);
     EchoServer echo(p.net, p.server);
     EchoClient ec(p.net, p.client);
     auto h = p.client.endpoint().connect(p.net.now(), p.server.address(), client_tls({}));
@@ -157,6 +161,8 @@ TEST(SimTlsOptions, EitherSideCanStartKeyUpdatesWhileDataFlows) {
     EXPECT_FALSE(s->is_closed());
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Links, SimKeyUpdate, testing::ValuesIn(kSimLinks), SimLinkName{});
 
 }  // namespace
 }  // namespace quicreuse::test

@@ -1,7 +1,5 @@
 #include "sim_app.hpp"
 
-#include <gtest/gtest.h>
-
 #include <random>
 
 namespace quicreuse::test {
@@ -105,7 +103,11 @@ EchoClient::EchoClient(SimNetwork& n, SimNode& nd) : net(n), node(nd) {
 }
 
 bool EchoClient::send(const SimNode& server, std::vector<std::uint8_t> data, Duration limit) {
-  auto h = node.endpoint().connect(net.now(), server.address(), test_client_tls());
+  auto tls = make_test_client_tls({"echo/1"});
+  if (!tls) {
+    return false;
+  }
+  auto h = node.endpoint().connect(net.now(), server.address(), *tls);
   if (!h) {
     return false;
   }
@@ -131,40 +133,43 @@ bool EchoClient::send(const SimNode& server, std::vector<std::uint8_t> data, Dur
   return net.run_until([&] { return fin; }, limit);
 }
 
-core::Connection* dial_and_wait(SimNetwork& net, SimNode& client, const SimNode& server,
-                                std::shared_ptr<const core::ClientTlsContext> tls, Duration limit) {
+DialOutcome dial_until_settled(SimNetwork& net, SimNode& client, const SimNode& server,
+                               std::shared_ptr<const core::ClientTlsContext> tls, Duration limit) {
+  DialOutcome out;
   auto h = client.endpoint().connect(net.now(), server.address(), std::move(tls));
-  EXPECT_TRUE(h.has_value());
   if (!h) {
-    return nullptr;
+    out.connect_error = h.error();
+    return out;
   }
-  const bool settled = net.run_until(
+  out.settled = net.run_until(
       [&] {
         core::Connection* c = client.endpoint().find(*h);
         return c == nullptr || c->handshake_completed() || c->is_closed();
       },
       limit);
-  EXPECT_TRUE(settled);
-  return settled ? client.endpoint().find(*h) : nullptr;
+  out.connection = client.endpoint().find(*h);
+  return out;
 }
 
-std::shared_ptr<const TlsServerConfig> test_server_tls(std::vector<std::string> alpns) {
+Result<std::shared_ptr<const TlsServerConfig>> make_test_server_tls(
+    std::vector<std::string> alpns) {
   auto identity = TlsIdentity::self_signed({"localhost"});
-  EXPECT_TRUE(identity.has_value());
+  if (!identity) {
+    return fail(identity.error());
+  }
   auto config = std::make_shared<TlsServerConfig>();
   config->default_choice.identity = *identity;
   config->default_choice.alpns = std::move(alpns);
-  return config;
+  return std::shared_ptr<const TlsServerConfig>(std::move(config));
 }
 
-std::shared_ptr<const core::ClientTlsContext> test_client_tls(std::vector<std::string> alpns) {
+Result<std::shared_ptr<const core::ClientTlsContext>> make_test_client_tls(
+    std::vector<std::string> alpns) {
   TlsClientConfig config;
   config.alpns = std::move(alpns);
   config.server_name = "localhost";
   config.insecure_skip_verify = true;
-  auto context = core::make_client_tls_context(config);
-  EXPECT_TRUE(context.has_value());
-  return *context;
+  return core::make_client_tls_context(config);
 }
 
 EchoRun echo_over(const LinkConfig& link, std::uint64_t seed, Duration limit) {
@@ -172,7 +177,8 @@ EchoRun echo_over(const LinkConfig& link, std::uint64_t seed, Duration limit) {
   SimNode& server = net.add_node(sim_address(1, 443), sim_config(1));
   SimNode& client = net.add_node(sim_address(2, 5000), sim_config(2));
   EchoRun out;
-  if (!server.endpoint().listen(test_server_tls())) {
+  auto tls = make_test_server_tls({"echo/1"});
+  if (!tls || !server.endpoint().listen(*tls)) {
     out.why = "listen failed";
     return out;
   }

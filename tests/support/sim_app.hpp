@@ -1,5 +1,6 @@
 // Small applications for simulator tests: an echo server and a stream writer/reader, written
-// against the sans-IO core::Connection API (what the io layer does with completions).
+// against the sans-IO core::Connection API (what the io layer does with completions). No
+// GoogleTest here: the tests' shorthands that assert are in sim_gtest.hpp.
 #pragma once
 
 #include "sim_network.hpp"
@@ -80,16 +81,22 @@ struct EchoRun {
 EchoRun echo_over(const LinkConfig& link, std::uint64_t seed,
                   Duration limit = std::chrono::seconds(60));
 
-// Dials server from client and runs the network until the handshake completed or failed; returns
-// the client connection (nullptr if it is gone or the handshake did not settle within limit).
-core::Connection* dial_and_wait(SimNetwork& net, SimNode& client, const SimNode& server,
-                                std::shared_ptr<const core::ClientTlsContext> tls,
-                                Duration limit = std::chrono::seconds(20));
+// What dial_until_settled saw: the dial's error, whether the handshake settled (completed or
+// failed) within the limit, and the client connection then (nullptr if it is gone).
+struct DialOutcome {
+  std::error_code connect_error;
+  bool settled = false;
+  core::Connection* connection = nullptr;
+};
+// Dials server from client and runs the network until the handshake completed or failed.
+DialOutcome dial_until_settled(SimNetwork& net, SimNode& client, const SimNode& server,
+                               std::shared_ptr<const core::ClientTlsContext> tls,
+                               Duration limit = std::chrono::seconds(20));
 
 // Returns a server TLS configuration with a fresh self-signed identity and the given ALPNs.
-std::shared_ptr<const TlsServerConfig> test_server_tls(std::vector<std::string> alpns = {"echo/1"});
+Result<std::shared_ptr<const TlsServerConfig>> make_test_server_tls(std::vector<std::string> alpns);
 // Returns a client TLS context that skips verification and offers alpns.
-std::shared_ptr<const core::ClientTlsContext> test_client_tls(std::vector<std::string> alpns = {
-                                                                  "echo/1"});
+Result<std::shared_ptr<const core::ClientTlsContext>> make_test_client_tls(
+    std::vector<std::string> alpns);
 
 }  // namespace quicreuse::test

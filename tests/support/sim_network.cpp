@@ -1,5 +1,7 @@
 #include "sim_network.hpp"
 
+#include <algorithm>
+
 namespace quicreuse::test {
 
 SimNode::SimNode(SimNetwork& net, SocketAddress address, core::EndpointConfig config,
@@ -46,12 +48,33 @@ SimNetwork::SimNetwork(LinkConfig link, std::uint64_t seed)
 SimNode& SimNetwork::add_node(const SocketAddress& address, core::EndpointConfig config) {
   auto node = std::make_unique<SimNode>(*this, address, std::move(config), rng_());
   SimNode& ref = *node;
-  nodes_[address.to_string()] = std::move(node);
+  std::string key = address.to_string();
+  auto it = std::lower_bound(nodes_.begin(), nodes_.end(), key,
+                             [](const Slot& s, const std::string& k) { return s.key < k; });
+  if (it != nodes_.end() && it->key == key) {
+    it->node = std::move(node);
+  } else {
+    nodes_.insert(it, Slot{std::move(key), std::move(node)});
+  }
   return ref;
 }
 
 void SimNetwork::remove_node(const SocketAddress& address) {
-  nodes_.erase(address.to_string());
+  std::erase_if(nodes_, [&](const Slot& s) { return s.node->address() == address; });
+}
+
+SimNode* SimNetwork::find(const SocketAddress& address) {
+  for (auto& slot : nodes_) {
+    if (slot.node->address() == address) {
+      return slot.node.get();
+    }
+  }
+  return nullptr;
+}
+
+void SimNetwork::push(Pending p) {
+  in_flight_.push_back(std::move(p));
+  std::push_heap(in_flight_.begin(), in_flight_.end(), std::greater<>{});
 }
 
 void SimNetwork::transmit(const SocketAddress& from, const SocketAddress& to,
@@ -68,57 +91,66 @@ void SimNetwork::transmit(const SocketAddress& from, const SocketAddress& to,
   if (link_.reorder > 0 && coin(rng_) < link_.reorder) {
     delay += link_.reorder_delay;
   }
-  std::vector<std::uint8_t> bytes(data.begin(), data.end());
+  std::vector<std::uint8_t> bytes;
+  if (!spare_.empty()) {
+    bytes = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  bytes.assign(data.begin(), data.end());
   if (link_.corrupt > 0 && !bytes.empty() && coin(rng_) < link_.corrupt) {
     ++corrupted_;
     bytes[rng_() % bytes.size()] ^= static_cast<std::uint8_t>(1 + rng_() % 255);
   }
-  in_flight_.push({now_ + delay, seq_++, from, to, std::move(bytes)});
+  push({now_ + delay, seq_++, from, to, std::move(bytes)});
 }
 
 void SimNetwork::inject(const SocketAddress& from, const SocketAddress& to,
                         std::vector<std::uint8_t> data) {
-  in_flight_.push({now_, seq_++, from, to, std::move(data)});
+  push({now_, seq_++, from, to, std::move(data)});
 }
 
 void SimNetwork::flush_all() {
-  for (auto& [name, node] : nodes_) {
-    node->endpoint().flush(now_, *node, *node);
+  // By index: a callback may add or remove nodes.
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    SimNode& node = *nodes_[i].node;
+    node.endpoint().flush(now_, node, node);
     // The simulated applications run inside the flush (observer callbacks): their turn is over.
-    node->endpoint().application_turn();
+    node.endpoint().application_turn();
   }
 }
 
 bool SimNetwork::step() {
   Timestamp next = Timestamp::max();
   if (!in_flight_.empty()) {
-    next = in_flight_.top().when;
+    next = in_flight_.front().when;
   }
-  for (auto& [name, node] : nodes_) {
-    next = std::min(next, node->endpoint().next_expiry());
+  for (const auto& slot : nodes_) {
+    next = std::min(next, slot.node->endpoint().next_expiry());
   }
   if (next == Timestamp::max()) {
     return false;
   }
   now_ = std::max(now_, next);
-  while (!in_flight_.empty() && in_flight_.top().when <= now_) {
-    Pending p = in_flight_.top();
-    in_flight_.pop();
-    auto it = nodes_.find(p.to.to_string());
-    if (it == nodes_.end()) {
+  while (!in_flight_.empty() && in_flight_.front().when <= now_) {
+    std::pop_heap(in_flight_.begin(), in_flight_.end(), std::greater<>{});
+    Pending p = std::move(in_flight_.back());
+    in_flight_.pop_back();
+    SimNode* node = find(p.to);
+    if (node == nullptr) {
       ++lost_;
-      continue;
+    } else {
+      ++delivered_;
+      const auto outcome = node->endpoint().handle_datagram(now_, p.from, p.data, *node);
+      if (outcome == core::DatagramOutcome::non_quic && node->on_non_quic) {
+        node->on_non_quic(p.from, p.data);
+      }
     }
-    ++delivered_;
-    SimNode& node = *it->second;
-    const auto outcome = node.endpoint().handle_datagram(now_, p.from, p.data, node);
-    if (outcome == core::DatagramOutcome::non_quic && node.on_non_quic) {
-      node.on_non_quic(p.from, p.data);
-    }
+    spare_.push_back(std::move(p.data));
   }
-  for (auto& [name, node] : nodes_) {
-    if (node->endpoint().next_expiry() <= now_) {
-      node->endpoint().handle_expiry(now_);
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    core::Endpoint& endpoint = nodes_[i].node->endpoint();
+    if (endpoint.next_expiry() <= now_) {
+      endpoint.handle_expiry(now_);
     }
   }
   flush_all();

@@ -3,7 +3,9 @@
 // Modelled on ngtcp2's examples/sim and quinn's test Pair: datagrams travel through links with a
 // delay, seeded loss, corruption and reordering (extra delay on some datagrams); time jumps
 // straight to the next delivery or endpoint timer, so a test of a 30 s idle timeout takes
-// microseconds. Every run is bounded (steps and virtual time).
+// microseconds. Every run is bounded (steps and virtual time). It needs no GoogleTest: the
+// benchmarks (bench/) drive it too, so the datagram path copies each payload once into a
+// recycled buffer and finds nodes without building strings.
 #pragma once
 
 #include "core/endpoint.hpp"
@@ -14,9 +16,9 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <queue>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace quicreuse::test {
@@ -114,6 +116,13 @@ class SimNetwork {
     std::vector<std::uint8_t> data;
     bool operator>(const Pending& o) const { return when != o.when ? when > o.when : seq > o.seq; }
   };
+  // A node and the key that orders the nodes (its address as text, as a std::map would).
+  struct Slot {
+    std::string key;
+    std::unique_ptr<SimNode> node;
+  };
+  SimNode* find(const SocketAddress& address);
+  void push(Pending p);
   void flush_all();
 
   LinkConfig link_;
@@ -123,8 +132,9 @@ class SimNetwork {
   std::uint64_t delivered_ = 0;
   std::uint64_t lost_ = 0;
   std::uint64_t corrupted_ = 0;
-  std::priority_queue<Pending, std::vector<Pending>, std::greater<>> in_flight_;
-  std::map<std::string, std::unique_ptr<SimNode>> nodes_;
+  std::vector<Pending> in_flight_;                // a min-heap on (when, seq)
+  std::vector<std::vector<std::uint8_t>> spare_;  // recycled payload buffers
+  std::vector<Slot> nodes_;                       // sorted by key
 };
 
 // A sink that keeps what an endpoint sends, for hand-made packets fed to handle_datagram.

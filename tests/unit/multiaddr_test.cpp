@@ -1,6 +1,7 @@
 // Multiaddr codec and QUIC multiaddr conversions: Go's vectors (quic_multiaddr_test.go and
 // go-multiaddr's tables), round trips text <-> binary, bad input with the message naming the bad
-// part, and mutation robustness. Name resolution only touches "localhost" (/etc/hosts).
+// part, and mutation robustness. Nothing here resolves a name (the resolver's cases are
+// integration tests: tests/integration/kernel_lookup_test.cpp).
 #include "multiaddr/multibase.hpp"
 #include "multiaddr/varint.hpp"
 
@@ -537,13 +538,6 @@ TEST(MultiaddrConvert, FromQuicMultiaddrErrorsInTheDocumentedOrder) {
   }
 }
 
-TEST(MultiaddrConvert, FromQuicMultiaddrResolvesDns) {
-  // localhost comes from /etc/hosts: no network needed.
-  const auto result = from_quic_multiaddr(must_parse("/dns4/localhost/udp/1234/quic-v1"));
-  ASSERT_TRUE(result) << result.error().message();
-  EXPECT_EQ(result->first, udp("127.0.0.1", 1234));
-}
-
 // ----- listen side (spec section 3.1 step 1) -----
 
 TEST(MultiaddrListen, ToListenAddress) {
@@ -559,7 +553,6 @@ TEST(MultiaddrListen, ToListenAddress) {
       {"/ip4/127.0.0.1/udp/9/webrtc-direct", "udp4", udp("127.0.0.1", 9)},
       {"/ip4/127.0.0.1/udp/9/quic", "udp4", udp("127.0.0.1", 9)},
       {"/ip6/::/udp/4001/quic-v1", "udp6", udp("::", 4001)},
-      {"/dns4/localhost/udp/5", "udp4", udp("127.0.0.1", 5)},
   };
   for (const auto& v : vectors) {
     SCOPED_TRACE(v.text);
@@ -569,12 +562,7 @@ TEST(MultiaddrListen, ToListenAddress) {
     EXPECT_EQ(result->network, v.network);
     EXPECT_EQ(result->endpoint, v.endpoint);
   }
-  // /dns keeps the family open; Go prefers an IPv4 result.
-  const auto any = to_listen_address(must_parse("/dns/localhost/udp/5"));
-  ASSERT_TRUE(any) << any.error().message();
-  EXPECT_EQ(any->network, "udp");
-  EXPECT_TRUE(any->endpoint.address().is_loopback());
-  EXPECT_EQ(any->endpoint.port(), 5);
+  // DNS names need the resolver: tests/integration/kernel_lookup_test.cpp.
 }
 
 TEST(MultiaddrListen, ToListenAddressErrors) {

@@ -387,15 +387,5 @@ TEST(TransportRef, SocketsCloseThroughTheirEndpointSeamOnce) {
   EXPECT_EQ(f.kernel->closes_, 1);
 }
 
-TEST(SourceIpSelector, KernelSelectorPicksLoopbackForLoopback) {
-  auto selector = make_kernel_source_ip_selector();
-  auto v4 = selector->preferred_source_ip(udp::endpoint(make_address("127.0.0.1"), 4001));
-  ASSERT_TRUE(v4) << v4.error().message();
-  EXPECT_EQ(*v4, make_address("127.0.0.1"));
-  auto v6 = selector->preferred_source_ip(udp::endpoint(make_address("::1"), 4001));
-  ASSERT_TRUE(v6) << v6.error().message();
-  EXPECT_EQ(*v6, make_address("::1"));
-}
-
 }  // namespace
 }  // namespace quicreuse::detail
