@@ -20,8 +20,10 @@ struct TransportConfig {
   std::uint64_t initial_connection_window = std::uint64_t{768} * 1024;
   std::uint64_t max_connection_window = std::uint64_t{15} * 1024 * 1024;
   // Timers. A zero keep_alive_period disables keep-alives; they are sent at
-  // min(keep_alive_period, idle / 2), idle being the smaller of our max_idle_timeout and the
-  // peer's (known once the handshake completes).
+  // min(keep_alive_period, idle / 3), idle being the smaller of our max_idle_timeout and the
+  // peer's (known once the handshake completes). A third, where quic-go uses half: quic-go
+  // retransmits a lost keep-alive PING after a probe timeout, ngtcp2 0.12 only sends the next
+  // keep-alive, so at a third one lost PING still reaches the peer within its idle timeout.
   std::chrono::milliseconds keep_alive_period{15'000};
   // Before the handshake completes the connection gives up after this much silence; the whole
   // handshake may take at most twice this.

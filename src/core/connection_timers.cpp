@@ -110,7 +110,10 @@ void Connection::handle_expiry(Timestamp now) {
 
 void Connection::set_keep_alive(std::uint64_t peer_idle_timeout) {
   // RFC 9000 10.1: the effective idle timeout is the smaller of both sides' (0 = none). A
-  // keep-alive at half of it survives one lost PING.
+  // keep-alive must survive one lost PING, and ngtcp2 0.12 arms no probe timeout for its
+  // keep-alive PINGs (later versions do): a lost one is only followed by the next keep-alive. At a
+  // third of the idle timeout, the peer hears from us within two thirds of it despite one loss
+  // (at half, the next PING would arrive just as the peer's idle timer expires).
   const TransportConfig& tc = params_.transport;
   if (tc.keep_alive_period.count() <= 0) {
     return;
@@ -121,7 +124,7 @@ void Connection::set_keep_alive(std::uint64_t peer_idle_timeout) {
   }
   auto period = std::chrono::duration_cast<Duration>(tc.keep_alive_period);
   if (idle.count() > 0) {
-    period = std::min(period, idle / 2);
+    period = std::min(period, idle / 3);
   }
   ngtcp2_conn_set_keep_alive_timeout(conn_, to_ngtcp2(period));
 }

@@ -79,16 +79,6 @@ TEST_P(SimLifecycle, KeepAliveKeepsAnIdleConnectionOpen) {
 // peer with a 2 s idle timeout and no keep-alive of its own (rust- and js-libp2p use 10 s) must
 // not see our default 15 s keep-alive arrive after it gave up.
 TEST_P(SimLifecycle, KeepAliveFollowsAShorterPeerIdleTimeoutOnTheClient) {
-  if (GetParam().lossy()) {
-    // Found by running this test over the lossy link: ngtcp2 0.12 sends keep-alive PINGs
-    // without arming a probe timeout for them (ngtcp2 fixed this later: "Keep-alive packet
-    // should trigger PTO", ngtcp2 PR 1228), so when the PING sent at half the 2 s idle timeout
-    // is lost nothing follows it before the next keep-alive a full second later, the peer's
-    // idle timer expires first, and the peer answers with a stateless reset. The core's
-    // keep-alive period (set_keep_alive) assumes one lost PING is survived; until it allows
-    // for this, the lossy link cannot keep this promise.
-    GTEST_SKIP() << "ngtcp2 0.12 does not probe a lost keep-alive PING (core keep-alive bug)";
-  }
   auto server_config = sim_config(1);
   server_config.transport.max_idle_timeout = 2s;
   server_config.transport.keep_alive_period = 0ms;
@@ -102,11 +92,6 @@ TEST_P(SimLifecycle, KeepAliveFollowsAShorterPeerIdleTimeoutOnTheClient) {
 }
 
 TEST_P(SimLifecycle, KeepAliveFollowsAShorterPeerIdleTimeoutOnTheServer) {
-  if (GetParam().lossy()) {
-    // The same lost keep-alive PING as in the test above, with the roles swapped (the same
-    // symptom, the client's connection gone; not traced separately).
-    GTEST_SKIP() << "ngtcp2 0.12 does not probe a lost keep-alive PING (core keep-alive bug)";
-  }
   auto client_config = sim_config(2);
   client_config.transport.max_idle_timeout = 2s;
   client_config.transport.keep_alive_period = 0ms;
