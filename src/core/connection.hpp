@@ -11,7 +11,9 @@
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
+#include "core/datagram_queue.hpp"
 #include "core/fifo.hpp"
+#include "core/ngtcp2_conn.hpp"
 #include "core/packet_protection.hpp"
 #include "core/path_info.hpp"
 #include "core/peer_frame_guard.hpp"
@@ -41,8 +43,6 @@
 #include <vector>
 
 namespace quicreuse::core {
-
-enum class Role { client, server };
 
 // QlogWriter receives one connection's qlog (JSON-SEQ) as ngtcp2 produces it.
 class QlogWriter {
@@ -334,7 +334,7 @@ class Connection {
   // ---- Callbacks from ngtcp2 and GnuTLS (internal) ----
   struct Callbacks;
   friend struct Callbacks;
-  ngtcp2_conn* native() const noexcept { return conn_; }
+  ngtcp2_conn* native() const noexcept { return conn_.get(); }
   // Called by the TLS layer with a parsed ClientHello (server side); returns 0 or a GnuTLS error.
   int on_client_hello(ClientHelloInfo info);
   // Called by the TLS layer to verify the peer chain; returns 0 to accept.
@@ -388,10 +388,8 @@ class Connection {
   Fifo<std::int64_t> incoming_bidi_;
   Fifo<std::int64_t> incoming_uni_;
 
-  Fifo<std::vector<std::uint8_t>> datagrams_out_;
-  Fifo<std::vector<std::uint8_t>> datagrams_in_;
-  std::uint64_t next_datagram_id_ = 0;
-  std::uint32_t datagram_attempts_ = 0;
+  DatagramQueue datagrams_{params_.transport.datagram_send_queue,
+                           params_.transport.datagram_receive_queue};
   TlsServerChoice server_choice_;  // keeps the chosen identity alive for the session
 
   // Closing.
@@ -450,7 +448,6 @@ class Connection {
   std::uint64_t bytes_received_ = 0;
   std::uint64_t packets_sent_ = 0;
   std::uint64_t packets_received_ = 0;
-  std::uint64_t datagrams_dropped_ = 0;
   std::uint64_t ecn_ect0_sent_ = 0;
   std::array<std::uint64_t, 4> ecn_received_{};
 
@@ -480,8 +477,8 @@ class Connection {
 
   std::unique_ptr<QlogWriter> qlog_;
   ngtcp2_crypto_conn_ref conn_ref_{};
-  TlsSessionPtr tls_;            // destroyed after conn_ (declared before it)
-  ngtcp2_conn* conn_ = nullptr;  // owned; freed in the destructor before tls_
+  TlsSessionPtr tls_;   // destroyed after conn_ (declared before it)
+  Ngtcp2ConnPtr conn_;  // null until init() succeeds
 };
 
 }  // namespace quicreuse::core
