@@ -15,6 +15,7 @@
 #include "core/fifo.hpp"
 #include "core/ngtcp2_conn.hpp"
 #include "core/packet_protection.hpp"
+#include "core/packet_writer.hpp"
 #include "core/path_info.hpp"
 #include "core/peer_frame_guard.hpp"
 #include "core/post_handshake.hpp"
@@ -61,21 +62,6 @@ class QlogWriter {
 // disables qlog for that connection.
 using QlogFactory = std::function<std::unique_ptr<QlogWriter>(const ConnectionId& odcid, Role)>;
 
-// PacketSink receives packets to send. data holds one or more packets of segment_size bytes each
-// (the last may be shorter), all for remote and all with the same path (source address): a driver
-// may send them with one GSO call.
-class PacketSink {
- public:
-  PacketSink() = default;
-  PacketSink(const PacketSink&) = delete;
-  PacketSink& operator=(const PacketSink&) = delete;
-  PacketSink(PacketSink&&) = delete;
-  PacketSink& operator=(PacketSink&&) = delete;
-  virtual ~PacketSink() = default;
-  virtual void send(const SocketAddress& remote, std::span<const std::uint8_t> data,
-                    std::size_t segment_size, const PathInfo& path) = 0;
-};
-
 // ConnectionHost is what a connection needs from its endpoint. Implemented by core::Endpoint.
 class ConnectionHost {
  public:
@@ -103,6 +89,9 @@ class ConnectionHost {
   // Returns a scratch buffer for outgoing packets, shared by the endpoint's connections (its
   // contents are only valid during one write()).
   virtual std::vector<std::uint8_t>& tx_buffer() = 0;
+  // Returns the most packets one write() may produce, which is also the largest GSO batch: what
+  // the driver's socket sends in one call (at least 1).
+  virtual std::size_t max_packets_per_write() const = 0;
   // Returns the endpoint-wide budget for buffered stream data.
   virtual BufferBudget& buffer_budget() = 0;
 };
