@@ -31,9 +31,6 @@ Connection::~Connection() {
   for (const auto& token : peer_tokens_) {
     host_.unregister_reset_token(params_.handle, token);
   }
-  if (conn_ != nullptr) {
-    ngtcp2_conn_del(conn_);
-  }
 }
 
 std::vector<ConnectionEvent> Connection::take_events() {
@@ -51,7 +48,7 @@ ConnectionStats Connection::stats() const {
   ConnectionStats st;
   if (conn_ != nullptr) {
     ngtcp2_conn_stat cs{};
-    ngtcp2_conn_get_conn_stat(conn_, &cs);
+    ngtcp2_conn_get_conn_stat(conn_.get(), &cs);
     st.smoothed_rtt = Duration(cs.smoothed_rtt);
     st.min_rtt = Duration(cs.min_rtt == UINT64_MAX ? 0 : cs.min_rtt);
     st.latest_rtt = Duration(cs.latest_rtt);
@@ -62,7 +59,7 @@ ConnectionStats Connection::stats() const {
   st.bytes_received = bytes_received_;
   st.packets_sent = packets_sent_;
   st.packets_received = packets_received_;
-  st.datagrams_dropped = datagrams_dropped_;
+  st.datagrams_dropped = datagrams_.dropped();
   st.key_updates_initiated = key_updates_initiated_;
   st.ecn_ect0_sent = ecn_ect0_sent_;
   st.ecn_received = ecn_received_;

@@ -11,8 +11,11 @@
 #include "core/chunked_buffer.hpp"
 #include "core/cid_index.hpp"
 #include "core/connection_id.hpp"
+#include "core/datagram_queue.hpp"
 #include "core/fifo.hpp"
+#include "core/ngtcp2_conn.hpp"
 #include "core/packet_protection.hpp"
+#include "core/packet_writer.hpp"
 #include "core/path_info.hpp"
 #include "core/peer_frame_guard.hpp"
 #include "core/post_handshake.hpp"
@@ -42,8 +45,6 @@
 
 namespace quicreuse::core {
 
-enum class Role { client, server };
-
 // QlogWriter receives one connection's qlog (JSON-SEQ) as ngtcp2 produces it.
 class QlogWriter {
  public:
@@ -60,21 +61,6 @@ class QlogWriter {
 // QlogFactory makes the writer of a connection, named by its original DCID and role; nullptr
 // disables qlog for that connection.
 using QlogFactory = std::function<std::unique_ptr<QlogWriter>(const ConnectionId& odcid, Role)>;
-
-// PacketSink receives packets to send. data holds one or more packets of segment_size bytes each
-// (the last may be shorter), all for remote and all with the same path (source address): a driver
-// may send them with one GSO call.
-class PacketSink {
- public:
-  PacketSink() = default;
-  PacketSink(const PacketSink&) = delete;
-  PacketSink& operator=(const PacketSink&) = delete;
-  PacketSink(PacketSink&&) = delete;
-  PacketSink& operator=(PacketSink&&) = delete;
-  virtual ~PacketSink() = default;
-  virtual void send(const SocketAddress& remote, std::span<const std::uint8_t> data,
-                    std::size_t segment_size, const PathInfo& path) = 0;
-};
 
 // ConnectionHost is what a connection needs from its endpoint. Implemented by core::Endpoint.
 class ConnectionHost {
@@ -103,6 +89,9 @@ class ConnectionHost {
   // Returns a scratch buffer for outgoing packets, shared by the endpoint's connections (its
   // contents are only valid during one write()).
   virtual std::vector<std::uint8_t>& tx_buffer() = 0;
+  // Returns the most packets one write() may produce, which is also the largest GSO batch: what
+  // the driver's socket sends in one call (at least 1).
+  virtual std::size_t max_packets_per_write() const = 0;
   // Returns the endpoint-wide budget for buffered stream data.
   virtual BufferBudget& buffer_budget() = 0;
 };
@@ -334,7 +323,7 @@ class Connection {
   // ---- Callbacks from ngtcp2 and GnuTLS (internal) ----
   struct Callbacks;
   friend struct Callbacks;
-  ngtcp2_conn* native() const noexcept { return conn_; }
+  ngtcp2_conn* native() const noexcept { return conn_.get(); }
   // Called by the TLS layer with a parsed ClientHello (server side); returns 0 or a GnuTLS error.
   int on_client_hello(ClientHelloInfo info);
   // Called by the TLS layer to verify the peer chain; returns 0 to accept.
@@ -388,10 +377,8 @@ class Connection {
   Fifo<std::int64_t> incoming_bidi_;
   Fifo<std::int64_t> incoming_uni_;
 
-  Fifo<std::vector<std::uint8_t>> datagrams_out_;
-  Fifo<std::vector<std::uint8_t>> datagrams_in_;
-  std::uint64_t next_datagram_id_ = 0;
-  std::uint32_t datagram_attempts_ = 0;
+  DatagramQueue datagrams_{params_.transport.datagram_send_queue,
+                           params_.transport.datagram_receive_queue};
   TlsServerChoice server_choice_;  // keeps the chosen identity alive for the session
 
   // Closing.
@@ -450,7 +437,6 @@ class Connection {
   std::uint64_t bytes_received_ = 0;
   std::uint64_t packets_sent_ = 0;
   std::uint64_t packets_received_ = 0;
-  std::uint64_t datagrams_dropped_ = 0;
   std::uint64_t ecn_ect0_sent_ = 0;
   std::array<std::uint64_t, 4> ecn_received_{};
 
@@ -480,8 +466,8 @@ class Connection {
 
   std::unique_ptr<QlogWriter> qlog_;
   ngtcp2_crypto_conn_ref conn_ref_{};
-  TlsSessionPtr tls_;            // destroyed after conn_ (declared before it)
-  ngtcp2_conn* conn_ = nullptr;  // owned; freed in the destructor before tls_
+  TlsSessionPtr tls_;   // destroyed after conn_ (declared before it)
+  Ngtcp2ConnPtr conn_;  // null until init() succeeds
 };
 
 }  // namespace quicreuse::core

@@ -3,7 +3,7 @@
 // connection and its TLS session.
 #include "core/cipher_suites.hpp"
 #include "core/connection_internal.hpp"
-#include "core/ngtcp2_memory.hpp"
+#include "core/ngtcp2_conn.hpp"
 #include "core/transport_limits.hpp"
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
@@ -99,14 +99,16 @@ struct Connection::Callbacks {
       }
       c.alpn_ = selected_alpn(c.tls_.get());
       c.cipher_suite_ = negotiated_cipher_suite(c.tls_.get());
-      if (const ngtcp2_transport_params* tp = ngtcp2_conn_get_remote_transport_params(c.conn_);
+      if (const ngtcp2_transport_params* tp =
+              ngtcp2_conn_get_remote_transport_params(c.conn_.get());
           tp != nullptr) {
         c.set_keep_alive(tp->max_idle_timeout);  // now that the peer's idle timeout is known
       }
       if (auto chain = peer_chain(c.tls_.get()); !chain.empty()) {
         c.peer_chain_ = std::make_shared<const CertificateChain>(std::move(chain));
       }
-      if (const ngtcp2_transport_params* tp = ngtcp2_conn_get_remote_transport_params(c.conn_);
+      if (const ngtcp2_transport_params* tp =
+              ngtcp2_conn_get_remote_transport_params(c.conn_.get());
           tp != nullptr && tp->preferred_address_present != 0) {
         c.frame_guard_.note_sequence(1);  // the preferred address's connection ID
       }
@@ -242,12 +244,7 @@ struct Connection::Callbacks {
                            void* ud) noexcept {
     return guarded([&] {
       Connection& c = self(ud);
-      if (c.datagrams_in_.size() >=
-          std::max<std::size_t>(1, c.params_.transport.datagram_receive_queue)) {
-        c.datagrams_in_.pop_front();  // the oldest is the least useful: drop it, count it
-        ++c.datagrams_dropped_;
-      }
-      c.datagrams_in_.emplace_back(data, data + len);
+      c.datagrams_.push_received({data, len});
       c.emit(ConnectionEvent::Type::datagram_received);
       return 0;
     });
@@ -305,7 +302,7 @@ struct Connection::Callbacks {
   }
 
   static ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) noexcept {
-    return static_cast<Connection*>(ref->user_data)->conn_;
+    return static_cast<Connection*>(ref->user_data)->conn_.get();
   }
 };
 
@@ -397,15 +394,13 @@ Result<void> Connection::init() {
   ngtcp2_path path{local, remote, nullptr};
   const ngtcp2_cid dcid = params_.dcid.to_ngtcp2();
   const ngtcp2_cid scid = params_.scid.to_ngtcp2();
-  int rv = params_.role == Role::client
-               ? ngtcp2_conn_client_new(&conn_, &dcid, &scid, &path, params_.version, &cb,
-                                        &settings, &tp, ngtcp2_allocator(), this)
-               : ngtcp2_conn_server_new(&conn_, &dcid, &scid, &path, params_.version, &cb,
-                                        &settings, &tp, ngtcp2_allocator(), this);
-  if (rv != 0) {
-    conn_ = nullptr;
-    return fail(std::error_code(rv, ngtcp2_category()));
+  const Ngtcp2ConnSetup setup{params_.role, &dcid,     &scid, &path, params_.version,
+                              &cb,          &settings, &tp,   this};
+  auto made = make_ngtcp2_conn(setup);
+  if (!made) {
+    return fail(made.error());
   }
+  conn_ = std::move(*made);
 
   conn_ref_.get_conn = Callbacks::get_conn;
   conn_ref_.user_data = this;
@@ -416,7 +411,7 @@ Result<void> Connection::init() {
     return fail(session.error());
   }
   tls_ = std::move(*session);
-  ngtcp2_conn_set_tls_native_handle(conn_, tls_.get());
+  ngtcp2_conn_set_tls_native_handle(conn_.get(), tls_.get());
 
   set_keep_alive(0);
 

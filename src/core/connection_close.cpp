@@ -28,7 +28,7 @@ void Connection::handle_read_error(int rv, Timestamp now) {
   switch (rv) {
     case NGTCP2_ERR_DRAINING: {
       state_ = State::draining;
-      drain_deadline_ = now + Duration(3 * ngtcp2_conn_get_pto(conn_));
+      drain_deadline_ = now + Duration(3 * ngtcp2_conn_get_pto(conn_.get()));
       CloseInfo info;
       info.remote = true;
       if (stateless_reset_received_) {
@@ -36,7 +36,7 @@ void Connection::handle_read_error(int rv, Timestamp now) {
         info.error = make_error_code(errc::stateless_reset);
       } else {
         ngtcp2_connection_close_error ccerr{};
-        ngtcp2_conn_get_connection_close_error(conn_, &ccerr);
+        ngtcp2_conn_get_connection_close_error(conn_.get(), &ccerr);
         info.code = ccerr.error_code;
         if (ccerr.reason != nullptr) {
           info.reason.assign(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen);
@@ -68,7 +68,7 @@ void Connection::handle_read_error(int rv, Timestamp now) {
       return;
     }
     case NGTCP2_ERR_CRYPTO: {
-      const std::uint8_t alert = ngtcp2_conn_get_tls_alert(conn_);
+      const std::uint8_t alert = ngtcp2_conn_get_tls_alert(conn_.get());
       ngtcp2_connection_close_error_set_transport_error_tls_alert(&pending_close_, alert, nullptr,
                                                                   0);
       CloseInfo info;
@@ -121,7 +121,7 @@ void Connection::write_close(Timestamp now, PacketSink& sink) {
   ngtcp2_pkt_info pi{};
   PaddingScope padding(buf.data() + buf.size(), may_pad_short_packets());
   const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
-      conn_, &ps.path, &pi, buf.data(), buf.size(), &pending_close_, to_ngtcp2(now));
+      conn_.get(), &ps.path, &pi, buf.data(), buf.size(), &pending_close_, to_ngtcp2(now));
   if (n <= 0) {
     // Nothing can be sent (e.g. a client that never sent an Initial): done.
     state_ = State::closed;
@@ -133,7 +133,7 @@ void Connection::write_close(Timestamp now, PacketSink& sink) {
   bytes_sent_ += close_packet_.size();
   ++packets_sent_;
   state_ = State::closing;
-  drain_deadline_ = now + Duration(3 * ngtcp2_conn_get_pto(conn_));
+  drain_deadline_ = now + Duration(3 * ngtcp2_conn_get_pto(conn_.get()));
 }
 
 void Connection::abandon(Timestamp now, PacketSink& sink) {

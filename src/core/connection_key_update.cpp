@@ -21,11 +21,11 @@ void Connection::try_key_update(Timestamp now) {
   // refuses one before the handshake is confirmed, while the previous one is unconfirmed, or
   // within 3 PTO of that; the request then waits for a later write.
   if (!handshake_completed_ || !confirmed_ || close_pending_ || state_ != State::established ||
-      ngtcp2_conn_is_in_closing_period(conn_) != 0 ||
-      ngtcp2_conn_is_in_draining_period(conn_) != 0) {
+      ngtcp2_conn_is_in_closing_period(conn_.get()) != 0 ||
+      ngtcp2_conn_is_in_draining_period(conn_.get()) != 0) {
     return;
   }
-  if (ngtcp2_conn_initiate_key_update(conn_, to_ngtcp2(now)) == 0) {
+  if (ngtcp2_conn_initiate_key_update(conn_.get(), to_ngtcp2(now)) == 0) {
     key_update_pending_ = false;
     ++key_updates_initiated_;
   }

@@ -33,12 +33,12 @@ bool Connection::may_pad_short_packets() const noexcept {
   if (params_.role == Role::client) {
     return true;  // a client's sending is never limited by address validation
   }
-  const SocketAddress remote = current_remote(conn_);
+  const SocketAddress remote = current_remote(conn_.get());
   return !remote.empty() && remote == validated_remote_;
 }
 
 void Connection::note_validated_path() noexcept {
-  validated_remote_ = current_remote(conn_);
+  validated_remote_ = current_remote(conn_.get());
 }
 
 int Connection::path_validation(ngtcp2_conn* /*conn*/, std::uint32_t /*flags*/,

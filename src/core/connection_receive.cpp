@@ -42,8 +42,8 @@ void Connection::receive(Timestamp now, const SocketAddress& remote,
   ngtcp2_pkt_info pi{};
   pi.ecn = path_info.ecn & NGTCP2_ECN_MASK;
   const ReceivingScope scope(this);
-  const int rv =
-      ngtcp2_conn_read_pkt(conn_, &path, &pi, datagram.data(), datagram.size(), to_ngtcp2(now));
+  const int rv = ngtcp2_conn_read_pkt(conn_.get(), &path, &pi, datagram.data(), datagram.size(),
+                                      to_ngtcp2(now));
   if (rv != 0) {
     handle_read_error(rv, now);
   } else {

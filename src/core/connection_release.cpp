@@ -40,7 +40,7 @@ int Connection::handshake_confirmed(ngtcp2_conn* /*conn*/, void* ud) noexcept {
 void Connection::release_handshake_state() noexcept {
   release_due_ = false;
   if (conn_ != nullptr) {
-    ngtcp2_conn_set_tls_native_handle(conn_, nullptr);
+    ngtcp2_conn_set_tls_native_handle(conn_.get(), nullptr);
   }
   tls_.reset();
   server_choice_ = TlsServerChoice{};

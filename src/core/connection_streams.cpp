@@ -97,9 +97,9 @@ void Connection::grant_stream_credit(bool bidi) {
     return;
   }
   if (bidi) {
-    ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
+    ngtcp2_conn_extend_max_streams_bidi(conn_.get(), 1);
   } else {
-    ngtcp2_conn_extend_max_streams_uni(conn_, 1);
+    ngtcp2_conn_extend_max_streams_uni(conn_.get(), 1);
   }
   host_.mark_dirty(params_.handle);
 }
@@ -114,10 +114,10 @@ void Connection::resume_after_budget() {
   }
   waiting_for_budget_ = false;
   if (deferred_bidi_credit_ > 0) {
-    ngtcp2_conn_extend_max_streams_bidi(conn_, deferred_bidi_credit_);
+    ngtcp2_conn_extend_max_streams_bidi(conn_.get(), deferred_bidi_credit_);
   }
   if (deferred_uni_credit_ > 0) {
-    ngtcp2_conn_extend_max_streams_uni(conn_, deferred_uni_credit_);
+    ngtcp2_conn_extend_max_streams_uni(conn_.get(), deferred_uni_credit_);
   }
   deferred_bidi_credit_ = 0;
   deferred_uni_credit_ = 0;
@@ -149,7 +149,7 @@ void Connection::discard_received(StreamState& s) {
   release_receive(unread);
   if (unread > 0 && conn_ != nullptr) {
     // Unread bytes still count against the connection window: release them.
-    ngtcp2_conn_extend_max_offset(conn_, unread);
+    ngtcp2_conn_extend_max_offset(conn_.get(), unread);
   }
 }
 
@@ -158,8 +158,8 @@ Result<std::int64_t> Connection::open_stream(bool bidi) {
     return fail(ok.error());
   }
   std::int64_t id = -1;
-  const int rv = bidi ? ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr)
-                      : ngtcp2_conn_open_uni_stream(conn_, &id, nullptr);
+  const int rv = bidi ? ngtcp2_conn_open_bidi_stream(conn_.get(), &id, nullptr)
+                      : ngtcp2_conn_open_uni_stream(conn_.get(), &id, nullptr);
   if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) {
     return fail(errc::stream_limit_reached);
   }
@@ -245,7 +245,7 @@ Result<Connection::ReadResult> Connection::read_stream(std::int64_t id, std::spa
   release_receive(result.bytes);
   result.fin = s->fin_received && s->recv.empty();
   if (result.bytes > 0 && !is_closed()) {
-    ngtcp2_conn_extend_max_stream_offset(conn_, id, result.bytes);
+    ngtcp2_conn_extend_max_stream_offset(conn_.get(), id, result.bytes);
     credit_connection(result.bytes, now);
     host_.mark_dirty(params_.handle);
   }
@@ -267,7 +267,7 @@ void Connection::credit_connection(std::uint64_t bytes, Timestamp now) {
   consumed_since_update_ += bytes;
   if (consumed_since_update_ * 2 >= connection_window_) {
     ngtcp2_conn_stat stat{};
-    ngtcp2_conn_get_conn_stat(conn_, &stat);
+    ngtcp2_conn_get_conn_stat(conn_.get(), &stat);
     const Duration window_rtt(kWindowRttFactor * stat.smoothed_rtt);
     const std::uint64_t max_window = params_.transport.max_connection_window;
     if (last_window_update_ != Timestamp::min() && now - last_window_update_ < window_rtt &&
@@ -284,7 +284,7 @@ void Connection::credit_connection(std::uint64_t bytes, Timestamp now) {
     last_window_update_ = now;
     consumed_since_update_ = 0;
   }
-  ngtcp2_conn_extend_max_offset(conn_, bytes + extra);
+  ngtcp2_conn_extend_max_offset(conn_.get(), bytes + extra);
 }
 
 Result<void> Connection::reset_stream(std::int64_t id, std::uint64_t code) {
@@ -301,7 +301,7 @@ Result<void> Connection::reset_stream(std::int64_t id, std::uint64_t code) {
   if (s->send_closed) {
     return {};
   }
-  if (const int rv = ngtcp2_conn_shutdown_stream_write(conn_, id, code);
+  if (const int rv = ngtcp2_conn_shutdown_stream_write(conn_.get(), id, code);
       rv != 0 && rv != NGTCP2_ERR_STREAM_NOT_FOUND) {
     return fail(std::error_code(rv, ngtcp2_category()));
   }
@@ -325,7 +325,7 @@ Result<void> Connection::stop_sending(std::int64_t id, std::uint64_t code) {
   if (s->read_stopped) {
     return {};
   }
-  if (const int rv = ngtcp2_conn_shutdown_stream_read(conn_, id, code);
+  if (const int rv = ngtcp2_conn_shutdown_stream_read(conn_.get(), id, code);
       rv != 0 && rv != NGTCP2_ERR_STREAM_NOT_FOUND) {
     return fail(std::error_code(rv, ngtcp2_category()));
   }
@@ -343,7 +343,7 @@ void Connection::release_stream(std::int64_t id) {
   s->released = true;
   if (!s->read_stopped && !s->fin_received && !s->reset_code && !is_closed() && conn_ != nullptr) {
     // Nobody will read the rest: tell the peer, and release the flow-control credit.
-    ngtcp2_conn_shutdown_stream_read(conn_, id, 0);
+    ngtcp2_conn_shutdown_stream_read(conn_.get(), id, 0);
     s->read_stopped = true;
     host_.mark_dirty(params_.handle);
   }

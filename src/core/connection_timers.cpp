@@ -22,7 +22,7 @@ Timestamp Connection::expiry() const {
   if (state_ == State::closing || state_ == State::draining) {
     return drain_deadline_;
   }
-  Timestamp t = from_ngtcp2(ngtcp2_conn_get_expiry(conn_));
+  Timestamp t = from_ngtcp2(ngtcp2_conn_get_expiry(conn_.get()));
   if (t <= expiry_handled_) {
     // ngtcp2 0.12 reports some timers as due at exactly the time they were handled (it removes a
     // retired connection ID only once retired + PTO is strictly past): ask again a nanosecond
@@ -70,13 +70,13 @@ void Connection::handle_expiry(Timestamp now) {
     enter_closed(std::move(info));
     return;
   }
-  if (from_ngtcp2(ngtcp2_conn_get_expiry(conn_)) > now) {
+  if (from_ngtcp2(ngtcp2_conn_get_expiry(conn_.get())) > now) {
     host_.mark_dirty(params_.handle);
     return;
   }
   if (!confirmed_) {
     ngtcp2_conn_stat cstat;
-    ngtcp2_conn_get_conn_stat(conn_, &cstat);
+    ngtcp2_conn_get_conn_stat(conn_.get(), &cstat);
     if (cstat.loss_detection_timer <= to_ngtcp2(now)) {
       // ngtcp2 is about to probe: one more unanswered attempt. RFC 9002 6.2.4 allows two
       // datagrams per PTO; ngtcp2 0.12 writes one before the handshake is confirmed. The probe
@@ -86,7 +86,7 @@ void Connection::handle_expiry(Timestamp now) {
       duplicate_probe_ = true;
     }
   }
-  const int rv = ngtcp2_conn_handle_expiry(conn_, to_ngtcp2(now));
+  const int rv = ngtcp2_conn_handle_expiry(conn_.get(), to_ngtcp2(now));
   if (rv == NGTCP2_ERR_IDLE_CLOSE) {
     CloseInfo info;
     info.kind = CloseInfo::Kind::idle_timeout;
@@ -126,7 +126,7 @@ void Connection::set_keep_alive(std::uint64_t peer_idle_timeout) {
   if (idle.count() > 0) {
     period = std::min(period, idle / 3);
   }
-  ngtcp2_conn_set_keep_alive_timeout(conn_, to_ngtcp2(period));
+  ngtcp2_conn_set_keep_alive_timeout(conn_.get(), to_ngtcp2(period));
 }
 
 }  // namespace quicreuse::core

@@ -1,21 +1,13 @@
 // core::Connection's write path: write() and write_packets(), which fill packets with datagrams
-// and stream data and hand them to the PacketSink in GSO batches.
+// and stream data and hand them to a PacketWriter, which batches them for GSO.
 #include "core/connection_internal.hpp"
 #include "core/short_packet_padding.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cstring>
+#include <limits>
 
 namespace quicreuse::core {
-namespace {
-
-// Most packets one write() call produces (also the GSO batch limit of Linux).
-constexpr std::size_t kMaxPacketsPerWrite = 64;
-// Packets in a row a queued datagram may fail to fit before it is dropped.
-constexpr std::uint32_t kDatagramAttempts = 3;
-
-}  // namespace
 
 void Connection::write(Timestamp now, PacketSink& sink) {
   if (state_ == State::closed || state_ == State::draining) {
@@ -38,7 +30,7 @@ void Connection::write(Timestamp now, PacketSink& sink) {
       new_token_due_ = false;
       auto token = make_regular_token(host_.token_key(), remote_, now);
       if (!token.empty()) {
-        ngtcp2_conn_submit_new_token(conn_, token.data(), token.size());
+        ngtcp2_conn_submit_new_token(conn_.get(), token.data(), token.size());
       }
     }
     if (key_update_pending_) {
@@ -51,7 +43,7 @@ void Connection::write(Timestamp now, PacketSink& sink) {
     // sent: pacing may have held it back, and the peer should see it before the close.
     if (!close_is_error_ && !send_queue_.empty()) {
       if (close_linger_deadline_ == Timestamp::max()) {
-        close_linger_deadline_ = now + Duration(ngtcp2_conn_get_pto(conn_));
+        close_linger_deadline_ = now + Duration(ngtcp2_conn_get_pto(conn_.get()));
       }
       if (now < close_linger_deadline_) {
         return;
@@ -63,47 +55,35 @@ void Connection::write(Timestamp now, PacketSink& sink) {
 
 void Connection::write_packets(Timestamp now, PacketSink& sink) {
   const ngtcp2_tstamp ts = to_ngtcp2(now);
-  const std::size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
-  const std::size_t path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
-  const std::size_t max_packets = std::clamp<std::size_t>(
-      ngtcp2_conn_get_send_quantum(conn_) / max_udp, 1, kMaxPacketsPerWrite);
+  const std::size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(conn_.get());
+  const std::size_t path_max = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_.get());
+  // The driver's batch limit (what its socket sends in one call) bounds the packets of one call.
+  const std::size_t batch_limit = std::max<std::size_t>(1, host_.max_packets_per_write());
+  const std::size_t max_packets =
+      std::clamp<std::size_t>(ngtcp2_conn_get_send_quantum(conn_.get()) / max_udp, 1, batch_limit);
   // One transmit buffer per endpoint, not per connection: the sink consumes packets at once.
   std::vector<std::uint8_t>& tx_buffer = host_.tx_buffer();
-  if (tx_buffer.size() < kMaxPacketsPerWrite * max_udp) {
-    tx_buffer.resize(kMaxPacketsPerWrite * max_udp);
+  if (tx_buffer.size() < batch_limit * max_udp) {
+    tx_buffer.resize(batch_limit * max_udp);
   }
-  std::uint8_t* const tx = tx_buffer.data();
-  std::size_t pos = 0;
-  std::size_t batch_count = 0;
-  std::size_t segment = 0;
-  std::size_t total = 0;
-  SocketAddress batch_remote;
-  PathInfo batch_path;
+  // A client's handshake probe goes out twice. A server's copy must stay within the
+  // anti-amplification limit (RFC 9000 8.1), which ngtcp2 counts without it: three times what
+  // the unvalidated address sent us.
+  std::uint64_t copy_limit = 0;
+  if (std::exchange(duplicate_probe_, false)) {
+    copy_limit = params_.role == Role::client || handshake_completed_
+                     ? std::numeric_limits<std::uint64_t>::max()
+                     : 3 * bytes_received_;
+  }
+  PacketWriter writer(sink, tx_buffer, {max_packets, path_max}, {bytes_sent_, ecn_ect0_sent_},
+                      copy_limit);
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
 
-  const bool duplicate = std::exchange(duplicate_probe_, false);
-  auto flush = [&] {
-    if (pos > 0) {
-      sink.send(batch_remote, {tx, pos}, segment, batch_path);
-      bytes_sent_ += pos;
-      // A server's copy must stay within the anti-amplification limit (RFC 9000 8.1), which
-      // ngtcp2 counts without it: three times what the unvalidated address sent us.
-      if (duplicate && (params_.role == Role::client || handshake_completed_ ||
-                        bytes_sent_ + pos <= 3 * bytes_received_)) {
-        sink.send(batch_remote, {tx, pos}, segment, batch_path);
-        bytes_sent_ += pos;
-        ecn_ect0_sent_ += batch_path.ecn == NGTCP2_ECN_ECT_0 ? batch_count : 0;  // the copies
-      }
-    }
-    pos = 0;
-    batch_count = 0;
-  };
-  // Adds the packet of n bytes at tx + pos to the GSO batch; returns false to stop writing.
+  // Hands the packet of n bytes at writer.next() to the writer; returns false to stop writing.
   auto emit_packet = [&](std::size_t n) {
     ++packets_sent_;
-    ++total;
     SocketAddress to(ps.path.remote.addr, ps.path.remote.addrlen);
     if (to.empty()) {
       to = remote_;
@@ -114,65 +94,38 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
     // support and once the path is validated.
     PathInfo from{SocketAddress(ps.path.local.addr, ps.path.local.addrlen),
                   static_cast<std::uint8_t>(pi.ecn & NGTCP2_ECN_MASK)};
-    ecn_ect0_sent_ += from.ecn == NGTCP2_ECN_ECT_0 ? 1 : 0;
     if (from.local.empty()) {
       from.local = local_;
     } else if (!(from.local == local_)) {
       local_ = from.local;  // the peer moved to another of our addresses
     }
-    if (batch_count == 0) {
-      segment = n;
-      batch_remote = to;
-      batch_path = from;
-    } else if (!(to == batch_remote) || !(from.local == batch_path.local) ||
-               from.ecn != batch_path.ecn || n > segment || (segment > path_max && n != segment)) {
-      // This packet cannot join the batch: send the earlier packets, then start a new batch
-      // with this one moved to the front of the buffer.
-      const std::size_t earlier = pos;
-      flush();
-      std::memmove(tx, tx + earlier, n);
-      segment = n;
-      batch_remote = to;
-      batch_path = from;
-    }
-    pos += n;
-    ++batch_count;
-    if (batch_count == max_packets || n < segment) {
-      flush();
-    }
-    return total < max_packets;
+    return writer.add(n, to, from);
   };
 
   for (;;) {
     // Unreliable datagrams go first: they are small and time-sensitive. One that does not fit
     // what is left of a packet goes into the next, fresh one; only one that fails to fit
-    // kDatagramAttempts packets in a row (ACK frames and control frames take room) is dropped.
-    // Nothing is dropped for want of congestion window: writing stops and resumes later.
-    if (!datagrams_out_.empty() && handshake_completed_) {
+    // DatagramQueue::kSendAttempts packets in a row (ACK frames and control frames take room) is
+    // dropped. Nothing is dropped for want of congestion window: writing stops and resumes later.
+    if (datagrams_.has_outgoing() && handshake_completed_) {
       int accepted = 0;
-      auto& front = datagrams_out_.front();
-      ngtcp2_vec v{front.data(), front.size()};
+      const auto& front = datagrams_.next_outgoing();
+      ngtcp2_vec v{const_cast<std::uint8_t*>(front.data()), front.size()};  // ngtcp2 only reads
       // An empty datagram is a DATAGRAM frame without data: no vector at all, since ngtcp2
       // asserts that every vector it copies is non-empty.
       const std::size_t vcnt = front.empty() ? 0 : 1;
-      PaddingScope padding(tx + pos + max_udp, may_pad_short_packets());
-      const ngtcp2_ssize n = ngtcp2_conn_writev_datagram(conn_, &ps.path, &pi, tx + pos, max_udp,
-                                                         &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
-                                                         next_datagram_id_, &v, vcnt, ts);
+      PaddingScope padding(writer.next() + max_udp, may_pad_short_packets());
+      const ngtcp2_ssize n = ngtcp2_conn_writev_datagram(
+          conn_.get(), &ps.path, &pi, writer.next(), max_udp, &accepted,
+          NGTCP2_WRITE_DATAGRAM_FLAG_MORE, datagrams_.next_outgoing_id(), &v, vcnt, ts);
       if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
-        datagrams_out_.pop_front();  // the peer cannot take it
-        ++datagrams_dropped_;
-        datagram_attempts_ = 0;
+        datagrams_.drop_outgoing();  // the peer cannot take it
         continue;
       }
       if (accepted != 0) {
-        datagrams_out_.pop_front();
-        ++next_datagram_id_;
-        datagram_attempts_ = 0;
-      } else if (n > 0 && ++datagram_attempts_ >= kDatagramAttempts) {
-        datagrams_out_.pop_front();
-        ++datagrams_dropped_;
-        datagram_attempts_ = 0;
+        datagrams_.outgoing_sent();
+      } else if (n > 0) {
+        datagrams_.outgoing_missed_packet();
       }
       if (n == NGTCP2_ERR_WRITE_MORE) {
         continue;  // the packet has room left: fill it
@@ -181,11 +134,9 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
         fail_with_liberr(static_cast<int>(n));
         return;
       }
-      if (n == 0 && accepted == 0 && !datagrams_out_.empty() &&
-          datagrams_out_.front().size() + kDatagramOverhead > path_max) {
-        datagrams_out_.pop_front();  // the path shrank under it: it can never fit
-        ++datagrams_dropped_;
-        datagram_attempts_ = 0;
+      if (n == 0 && accepted == 0 && datagrams_.has_outgoing() &&
+          datagrams_.next_outgoing().size() + kDatagramOverhead > path_max) {
+        datagrams_.drop_outgoing();  // the path shrank under it: it can never fit
         continue;
       }
       if (n == 0 || !emit_packet(static_cast<std::size_t>(n) + padding.added())) {
@@ -213,7 +164,7 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
     bool with_fin = false;
     if (s != nullptr) {
       const bool has_data = s->sent < s->send.end_offset();
-      if (has_data && ngtcp2_conn_get_max_data_left(conn_) == 0) {
+      if (has_data && ngtcp2_conn_get_max_data_left(conn_.get()) == 0) {
         s = nullptr;  // connection-level flow control: only control frames this round
       } else {
         sid = s->id;
@@ -231,9 +182,10 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
     ngtcp2_ssize ndatalen = -1;
     // Padding may lengthen a short packet sealed by this call (short_packet_padding.hpp); the
     // buffer ngtcp2 gets ends where the padding must, too.
-    PaddingScope padding(tx + pos + max_udp, may_pad_short_packets());
-    const ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, tx + pos, max_udp,
-                                                     &ndatalen, flags, sid, vec.data(), vcnt, ts);
+    PaddingScope padding(writer.next() + max_udp, may_pad_short_packets());
+    const ngtcp2_ssize n =
+        ngtcp2_conn_writev_stream(conn_.get(), &ps.path, &pi, writer.next(), max_udp, &ndatalen,
+                                  flags, sid, vec.data(), vcnt, ts);
     if (n < 0) {
       switch (n) {
         case NGTCP2_ERR_STREAM_DATA_BLOCKED:
@@ -275,14 +227,14 @@ void Connection::write_packets(Timestamp now, PacketSink& sink) {
       break;
     }
   }
-  flush();
+  writer.flush();
   // ngtcp2 0.12 paces with the 333 ms initial RTT until it has a sample, which holds a client's
   // Finished and first data back by ~22 ms after its 1200-byte Initial (fixed upstream in 0.14,
   // "Use 1ms as initial srtt when calculating pacing rate"). No pacing before the first sample.
   ngtcp2_conn_stat stat{};
-  ngtcp2_conn_get_conn_stat(conn_, &stat);
+  ngtcp2_conn_get_conn_stat(conn_.get(), &stat);
   if (stat.first_rtt_sample_ts != UINT64_MAX) {
-    ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+    ngtcp2_conn_update_pkt_tx_time(conn_.get(), ts);
   }
 }
 

@@ -109,6 +109,10 @@ struct EndpointConfig {
   TransportConfig transport;
   std::size_t cid_length = 16;  // our SCID length, for every connection (D13); 4..20
   std::size_t max_connections = 10'000;
+  // Most packets one connection's write produces, and the largest batch handed to the
+  // PacketSink at once: the driver sets it to what its socket sends in one call (Linux GSO: 64
+  // segments). 0 counts as 1.
+  std::size_t max_packets_per_write = 64;
   // Endpoint-wide budget for stream data held in send buffers plus window growth beyond the
   // initial windows (see BufferBudget).
   std::uint64_t max_buffered_stream_data = std::uint64_t{64} * 1024 * 1024;
@@ -234,6 +238,7 @@ class Endpoint final : public ConnectionHost {
   const StaticKey& token_key() const override { return config_.token_key; }
   std::size_t cid_length() const override { return config_.cid_length; }
   std::vector<std::uint8_t>& tx_buffer() override { return tx_buffer_; }
+  std::size_t max_packets_per_write() const override { return config_.max_packets_per_write; }
   BufferBudget& buffer_budget() override { return budget_; }
 
  private:

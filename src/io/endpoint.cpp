@@ -2,6 +2,7 @@
 #include "core/transport_limits.hpp"
 #include "io/endpoint_state.hpp"
 #include "io/qlog_file.hpp"
+#include "io/udp_send.hpp"
 
 #include <quicreuse/endpoint.hpp>
 
@@ -26,6 +27,7 @@ core::EndpointConfig core_config_of(const EndpointConfig& config) {
   c.transport = config.transport;
   c.cid_length = config.connection_id_length;
   c.max_connections = config.max_connections;
+  c.max_packets_per_write = detail::kMaxGsoSegments;
   c.accept_queue = config.accept_queue;
   c.max_buffered_stream_data = config.max_buffered_stream_data;
   c.max_half_open = config.max_half_open_connections;

@@ -16,8 +16,7 @@
 namespace quicreuse::detail {
 namespace {
 
-// Linux caps a GSO send at 64 segments and 64 KiB.
-constexpr std::size_t kMaxGsoSegments = 64;
+// Linux caps a GSO send at 64 KiB (and kMaxGsoSegments segments).
 constexpr std::size_t kMaxGsoBytes = 65000;
 // Datagrams per sendmmsg call without GSO.
 constexpr std::size_t kMmsgBatch = 64;

@@ -11,6 +11,10 @@
 
 namespace quicreuse::detail {
 
+// Most segments one GSO send may carry (Linux's UDP_MAX_SEGMENTS): the batch limit the driver
+// gives its core endpoint (core::EndpointConfig::max_packets_per_write).
+inline constexpr std::size_t kMaxGsoSegments = 64;
+
 struct SendResult {
   std::uint64_t datagrams = 0;  // datagrams handed to the kernel
   std::uint64_t bytes = 0;
