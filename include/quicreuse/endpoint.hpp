@@ -81,7 +81,7 @@ struct EndpointConfig {
   // Packets kept while the socket is write-blocked (its send buffer full: EAGAIN, or ENOBUFS),
   // in bytes. They go out in order once the socket is writable, and connections write nothing
   // new meanwhile; packets beyond this bound are dropped (EndpointStats::send_queue_dropped).
-  std::size_t send_queue_bytes = 1024 * 1024;
+  std::size_t send_queue_bytes = std::size_t{1024} * 1024;
 };
 
 // ListenOptions are per-listener settings.

@@ -36,7 +36,7 @@ class ChunkedBuffer {
 
   // Fills out with vectors covering [offset, end_offset()) in order, at most out.size() of them;
   // returns how many were filled. offset must be within [begin_offset(), end_offset()].
-  std::size_t peek(std::uint64_t offset, std::span<ngtcp2_vec> out) const noexcept;
+  [[nodiscard]] std::size_t peek(std::uint64_t offset, std::span<ngtcp2_vec> out) const noexcept;
   // Copies up to out.size() bytes from the front into out, releases them, returns the count.
   std::size_t read(std::span<std::uint8_t> out) noexcept;
   // Releases every byte before offset (offsets beyond end_offset() are clamped).

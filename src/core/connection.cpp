@@ -74,7 +74,7 @@ ConnectionStats Connection::stats() const {
 // ---------------------------------------------------------------------------------------------
 // TLS hooks
 
-int Connection::on_client_hello(ClientHelloInfo info) {
+int Connection::on_client_hello(const ClientHelloInfo& info) {
   try {
     const TlsServerConfig& config = *params_.server_tls;
     if (config.select) {

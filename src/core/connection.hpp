@@ -83,15 +83,15 @@ class ConnectionHost {
   // Stores a NEW_TOKEN token received from the server at remote (client side).
   virtual void store_token(const SocketAddress& remote, std::vector<std::uint8_t> token) = 0;
   virtual Rng& rng() = 0;
-  virtual const StaticKey& reset_key() const = 0;
-  virtual const StaticKey& token_key() const = 0;
-  virtual std::size_t cid_length() const = 0;
+  [[nodiscard]] virtual const StaticKey& reset_key() const = 0;
+  [[nodiscard]] virtual const StaticKey& token_key() const = 0;
+  [[nodiscard]] virtual std::size_t cid_length() const = 0;
   // Returns a scratch buffer for outgoing packets, shared by the endpoint's connections (its
   // contents are only valid during one write()).
   virtual std::vector<std::uint8_t>& tx_buffer() = 0;
   // Returns the most packets one write() may produce, which is also the largest GSO batch: what
   // the driver's socket sends in one call (at least 1).
-  virtual std::size_t max_packets_per_write() const = 0;
+  [[nodiscard]] virtual std::size_t max_packets_per_write() const = 0;
   // Returns the endpoint-wide budget for buffered stream data.
   virtual BufferBudget& buffer_budget() = 0;
 };
@@ -107,7 +107,7 @@ struct ConnectionEvent {
     datagram_received,
     closed,  // the connection is closed or closing; close_info() says why
   };
-  Type type;
+  Type type = Type::handshake_completed;
   std::int64_t stream_id = -1;
   bool bidi = true;
 };
@@ -298,8 +298,8 @@ class Connection {
   // Returns the negotiated TLS cipher suite once the handshake completed.
   [[nodiscard]] std::optional<CipherSuite> cipher_suite() const noexcept { return cipher_suite_; }
   [[nodiscard]] const CertificateChain& peer_certificates() const noexcept {
-    static const CertificateChain kNone;
-    return peer_chain_ ? *peer_chain_ : kNone;
+    static const CertificateChain none;
+    return peer_chain_ ? *peer_chain_ : none;
   }
   // The same chain, shared: the io layer keeps it after the core forgets the connection.
   [[nodiscard]] const std::shared_ptr<const CertificateChain>& shared_peer_certificates()
@@ -325,7 +325,7 @@ class Connection {
   friend struct Callbacks;
   ngtcp2_conn* native() const noexcept { return conn_.get(); }
   // Called by the TLS layer with a parsed ClientHello (server side); returns 0 or a GnuTLS error.
-  int on_client_hello(ClientHelloInfo info);
+  int on_client_hello(const ClientHelloInfo& info);
   // Called by the TLS layer to verify the peer chain; returns 0 to accept.
   int on_verify_peer();
 

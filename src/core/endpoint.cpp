@@ -85,7 +85,7 @@ std::string_view to_string(DropReason reason) noexcept {
       return "undecryptable_initial";
     case DropReason::damaged_version:
       return "damaged_version";
-    case DropReason::count_:
+    case DropReason::count:
       break;
   }
   return "unknown";

@@ -53,7 +53,7 @@ enum class DropReason {
   too_many_half_open,     // a validated Initial while twice max_half_open handshakes are under way
   undecryptable_initial,  // a new-connection Initial of which nothing decrypted (corrupt, forged)
   damaged_version,        // a version one byte away from v1: a damaged v1 packet, not answered
-  count_,                 // number of reasons
+  count,                  // number of reasons
 };
 std::string_view to_string(DropReason reason) noexcept;
 
@@ -92,7 +92,7 @@ struct EndpointStats {
   std::uint64_t connections_dialed = 0;
   std::uint64_t connections_refused = 0;  // hook refusals, full tables, full accept queue
   std::uint64_t connections_closed = 0;
-  std::array<std::uint64_t, static_cast<std::size_t>(DropReason::count_)> dropped{};
+  std::array<std::uint64_t, static_cast<std::size_t>(DropReason::count)> dropped{};
   // Closed connections by role (0 client, 1 server) and by CloseInfo::Kind.
   std::array<std::array<std::uint64_t, kCloseKinds>, 2> closed_by_kind{};
   // Handshake durations by role: counts per bucket of kHandshakeBuckets (upper bounds, seconds;
@@ -266,7 +266,7 @@ class Endpoint final : public ConnectionHost {
   };
   struct TimerEntry {
     Timestamp when;
-    ConnectionHandle handle;
+    ConnectionHandle handle = 0;
     bool operator>(const TimerEntry& o) const noexcept { return when > o.when; }
   };
 

@@ -36,6 +36,7 @@ void discard_inner_pages(void* p, std::size_t size) noexcept {
   const std::uintptr_t first = (begin + page - 1) & ~(page - 1);
   const std::uintptr_t last = (begin + size) & ~(page - 1);
   if (last > first) {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): page arithmetic on the block address
     (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
   }
 }
@@ -46,7 +47,7 @@ struct BlockCache {
   struct SizeClass {
     std::size_t usable = 0;  // malloc_usable_size of its blocks; 0 while unused
     std::size_t count = 0;
-    std::array<void*, kPerClass> blocks;
+    std::array<void*, kPerClass> blocks{};
   };
   std::array<SizeClass, kClasses> classes;
   bool closed = false;  // the thread is ending: no more caching
@@ -145,8 +146,8 @@ void* plain_realloc(void* ptr, std::size_t size, void* /*user_data*/) {
   return std::realloc(ptr, size);  // NOLINT(cppcoreguidelines-no-malloc)
 }
 
-const ngtcp2_mem kDefault{nullptr, recycling_malloc, recycling_free, recycling_calloc,
-                          plain_realloc};
+constexpr ngtcp2_mem kDefault{nullptr, recycling_malloc, recycling_free, recycling_calloc,
+                              plain_realloc};
 
 }  // namespace
 

@@ -56,7 +56,7 @@ class PeerFrameGuard {
   // the highest Retire Prior To is treated as seen (the safe direction).
   static constexpr std::size_t kMaxRanges = 64;
 
-  bool seen(std::uint64_t seq) const noexcept;
+  [[nodiscard]] bool seen(std::uint64_t seq) const noexcept;
   void insert(std::uint64_t seq);
 
   std::vector<std::pair<std::uint64_t, std::uint64_t>> seen_;  // sorted, disjoint, inclusive

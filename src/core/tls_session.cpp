@@ -38,7 +38,7 @@ int check_client_hello(Connection& conn, const gnutls_datum_t& msg) {
   if (!hello.has_quic_transport_parameters) {
     return GNUTLS_E_MISSING_EXTENSION;
   }
-  return conn.on_client_hello(std::move(hello.info));
+  return conn.on_client_hello(hello.info);
 }
 
 // The same rule for the server's EncryptedExtensions, on the client.

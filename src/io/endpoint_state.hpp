@@ -156,6 +156,10 @@ struct EndpointState final : std::enable_shared_from_this<EndpointState>,
                              core::EndpointObserver {
   EndpointState(asio::ip::udp::socket socket, core::EndpointConfig core_config,
                 EndpointConfig config);
+  EndpointState(const EndpointState&) = delete;
+  EndpointState& operator=(const EndpointState&) = delete;
+  EndpointState(EndpointState&&) = delete;
+  EndpointState& operator=(EndpointState&&) = delete;
   ~EndpointState() override;
 
   // Starts the receive loop (after construction, once shared).

@@ -84,7 +84,7 @@ class Reuse {
   std::shared_ptr<RefcountedTransport> pick(const Pool& pool, const Association& association);
   std::shared_ptr<RefcountedTransport> pick_any(const Pool& pool);
   // Wraps a freshly bound socket.
-  std::shared_ptr<RefcountedTransport> adopt(BoundSocket socket) const;
+  [[nodiscard]] std::shared_ptr<RefcountedTransport> adopt(BoundSocket socket) const;
   void refresh_routes();
   // Rebuilds the routes after a unicast bucket went away (none left: no routes).
   void routes_changed();

@@ -452,8 +452,8 @@ std::string print_metrics(const Demo& d) {
       *d.stun_answered < 1) {
     return "the STUN request is not counted";
   }
-  if (sample(text, "quicreuse_pooled_endpoints{family=\"udp4\",pool=\"unicast\"}") != 1.0 ||
-      sample(text, "quicreuse_pooled_endpoints{family=\"udp4\",pool=\"global_dialers\"}") != 0.0) {
+  if (sample(text, R"(quicreuse_pooled_endpoints{family="udp4",pool="unicast"})") != 1.0 ||
+      sample(text, R"(quicreuse_pooled_endpoints{family="udp4",pool="global_dialers"})") != 0.0) {
     return "A should own exactly one UDP socket (its dial must not have opened another)";
   }
   return {};

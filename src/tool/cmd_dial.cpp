@@ -202,7 +202,7 @@ tl::expected<std::shared_ptr<Listener>, std::string> listen_first(
   tls.default_choice.identity = *identity;
   tls.default_choice.alpns.emplace_back("echo/1");
   tls.cipher_suites = suites;
-  auto listener = cm.listen_quic(addr.multiaddr, std::move(tls));
+  auto listener = cm.listen_quic(addr.multiaddr, tls);
   if (!listener) {
     return tl::make_unexpected("cannot listen on " + addr.multiaddr.to_string() + ": " +
                                manager_reason(listener.error()));

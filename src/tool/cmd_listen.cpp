@@ -236,7 +236,7 @@ tl::expected<void, std::string> open_address(Serving& s, const ListenArgs& a,
     tls.default_choice.identity = a.identity;
     tls.default_choice.alpns.push_back(alpn);
     tls.cipher_suites = a.cipher_suites;
-    auto listener = s.cm->listen_quic(where, std::move(tls));
+    auto listener = s.cm->listen_quic(where, tls);
     if (!listener) {
       std::string what = "cannot listen on " + where.to_string();
       if (a.alpns.size() > 1) {

@@ -90,7 +90,7 @@ tl::expected<std::shared_ptr<ConnManager>, std::string> make_manager(
   if (qlog_dir) {
     opts.push_back(options::qlog_dir(std::filesystem::path(*qlog_dir)));
   }
-  auto cm = ConnManager::create(executor, random_key(), random_key(), std::move(opts));
+  auto cm = ConnManager::create(executor, random_key(), random_key(), opts);
   if (!cm) {
     return tl::make_unexpected("cannot create the connection manager: " +
                                manager_reason(cm.error()));

@@ -19,7 +19,7 @@ constexpr std::size_t kMaxQueuedBytes = std::size_t{1} << 20;
 LineWriter& LineWriter::instance() {
   // Never destroyed: its thread may be blocked on a reader that never reads, so it cannot be
   // joined at exit; finish() flushes what it can instead.
-  static LineWriter* const writer = new LineWriter(STDOUT_FILENO, kMaxQueuedBytes);
+  static auto* const writer = new LineWriter(STDOUT_FILENO, kMaxQueuedBytes);
   return *writer;
 }
 
@@ -126,7 +126,7 @@ void LineWriter::run() {
     if (dropped_ > reported_) {
       // The reader caught up: say first what it missed.
       const auto missed = static_cast<unsigned long long>(dropped_ - reported_);
-      text = json_ ? "{\"event\":\"output_dropped\",\"lines\":" + std::to_string(missed) + "}\n"
+      text = json_ ? R"({"event":"output_dropped","lines":)" + std::to_string(missed) + "}\n"
                    : "output dropped " + std::to_string(missed) + " lines\n";
       reported_ = dropped_;
     }
